@@ -1,0 +1,1 @@
+"""Parsing and validating source feed files (CONTRACT.md section 2)."""
