@@ -1,0 +1,101 @@
+"""Wiring: from settings to an open database, keyring and vault.
+
+The one place the outside world (environment, files, database) is turned into
+the objects the services take, so services themselves stay free of set-up.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from contactpoint.clock import Clock, SystemClock
+from contactpoint.errors import ContactPointError, KeyMaterialError
+from contactpoint.settings import Settings
+from contactpoint.store.data_keys import SqlDataKeyStore
+from contactpoint.store.database import make_engine, session_factory
+from contactpoint.store.migrate import current_revision, head_revision
+from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
+from contactpoint.vault.envelope import Vault
+from contactpoint.vault.keyring import Keyring, read_keyring_file
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    if settings.keys is not None:
+        return Keyring.from_json(settings.keys.get_secret_value(), "CONTACTPOINT_KEYS")
+    return read_keyring_file(settings.resolved_key_file)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    keyring: Keyring
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault(self.keyring, SqlDataKeyStore(self.engine, self.clock))
+
+    @cached_property
+    def indexer(self) -> BlindIndexer:
+        return BlindIndexer(self.keyring)
+
+    @cached_property
+    def digester(self) -> ContentDigester:
+        return ContentDigester(self.keyring)
+
+
+def ensure_home(settings: Settings) -> None:
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def open_engine(settings: Settings) -> Engine:
+    if settings.database_url is None:
+        ensure_home(settings)
+    return make_engine(settings.resolved_database_url)
+
+
+def open_runtime(settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
+    """Open an initialised installation, or say exactly what is missing."""
+    settings = settings or Settings()
+    if settings.database_url is None and not (settings.home / "contactpoint.db").exists():
+        raise ContactPointError(
+            f"No ContactPoint database in {settings.home.resolve()}: run 'contactpoint init' "
+            "first (or set CONTACTPOINT_HOME / CONTACTPOINT_DATABASE_URL)."
+        )
+    engine = open_engine(settings)
+    try:
+        revision = current_revision(engine)
+    except Exception as exc:
+        raise ContactPointError(
+            "Cannot reach the database named by CONTACTPOINT_DATABASE_URL: check it is running "
+            "and the URL is right."
+        ) from exc
+    if revision != head_revision():
+        raise ContactPointError(
+            "The database schema is not up to date: run 'contactpoint init' to upgrade it."
+        )
+    keyring = load_keyring(settings)
+    return Runtime(settings=settings, engine=engine, keyring=keyring, clock=clock or SystemClock())
+
+
+def has_tables(engine: Engine) -> bool:
+    return "data_keys" in inspect(engine).get_table_names()
+
+
+def describe_key_source(settings: Settings) -> str:
+    if settings.keys is not None:
+        return "CONTACTPOINT_KEYS"
+    return os.fspath(settings.resolved_key_file)
+
+
+__all__ = ["KeyMaterialError", "Runtime", "load_keyring", "open_engine", "open_runtime"]

@@ -1,0 +1,389 @@
+"""Ingesting one feed file.
+
+Lines are validated first (a bad line never reaches the database), then applied
+in batches: one transaction per batch, a handful of bulk statements, and the
+batch's audit entry in that same transaction. If the database refuses a batch,
+it is rolled back and its lines are applied one by one, so one bad line costs
+only itself and nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from contactpoint.audit.trail import Actor, record
+from contactpoint.clock import Clock
+from contactpoint.domain.child import ChildDetails
+from contactpoint.domain.contactpoint_id import new_contactpoint_id
+from contactpoint.domain.vocabulary import FeedAction
+from contactpoint.errors import ContactPointError
+from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_stream
+from contactpoint.identity.blocking import identifier_keys, index_keys
+from contactpoint.identity.linker import Candidate, Linker, Outcome
+from contactpoint.store import source_records as store
+from contactpoint.vault.blind_index import BlindIndexer, ContentDigester, IndexKind
+from contactpoint.vault.envelope import Vault
+from contactpoint.vault.record_cipher import (
+    CHILD_FIELDS,
+    decrypt_fields,
+    details_from_fields,
+    encrypt_record,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+BATCH_SIZE = 500
+
+
+@dataclass
+class IngestCounts:
+    accepted: int = 0
+    created: int = 0
+    linked: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ended: int = 0
+    queued_for_review: int = 0
+    rejected: int = 0
+
+    def add(self, other: IngestCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class IngestReport:
+    source: str
+    file: str
+    lines: int = 0
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "file": self.file,
+            "lines": self.lines,
+            **asdict(self.counts),
+            "rejections": [{"line": r.line_number, "reason": r.reason} for r in self.rejections],
+        }
+
+
+@dataclass
+class _Pending:
+    """A batch's writes, gathered in memory and sent as a few bulk statements."""
+
+    children: list[dict[str, Any]] = field(default_factory=list)
+    inserts: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    reindexed: set[uuid.UUID] = field(default_factory=set)
+    tokens: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _State:
+    record_id: uuid.UUID
+    child_id: str
+    digest: bytes
+    ended: bool
+    new: bool
+
+
+class FeedIngestor:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        vault: Vault,
+        indexer: BlindIndexer,
+        digester: ContentDigester,
+        linker: Linker,
+        clock: Clock,
+        audit_key: bytes,
+        actor: Actor,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._sessions = sessions
+        self._vault = vault
+        self._indexer = indexer
+        self._digester = digester
+        self._linker = linker
+        self._clock = clock
+        self._audit_key = audit_key
+        self._actor = actor
+        self._batch_size = batch_size
+
+    def ingest(
+        self, source: str, path: Path, progress: Callable[[int], None] | None = None
+    ) -> IngestReport:
+        if not SOURCE_NAME.match(source):
+            raise ContactPointError(
+                "The source name must be lower-case letters, digits and hyphens "
+                "(for example 'school-census')."
+            )
+        report = IngestReport(source=source, file=path.name)
+        self._vault.prepare()
+        with open_feed(path) as stream:
+            for batch, rejections, last_line in self._batches(parse_stream(stream, self._clock.today())):
+                report.rejections.extend(rejections)
+                report.lines = last_line
+                if batch:
+                    counts, failed = self._apply_with_fallback(source, batch)
+                    report.counts.add(counts)
+                    report.rejections.extend(failed)
+                if progress is not None:
+                    progress(last_line)
+        report.rejections.sort(key=lambda r: r.line_number)
+        report.counts.rejected = len(report.rejections)
+        with self._sessions.begin() as session:
+            record(
+                session,
+                key=self._audit_key,
+                clock=self._clock,
+                actor=self._actor,
+                action="ingest.file",
+                outcome="processed",
+                details={"source": source, "lines": report.lines, **asdict(report.counts)},
+            )
+        return report
+
+    def _batches(
+        self, items: Iterable[ParsedLine | Rejection]
+    ) -> Iterator[tuple[list[ParsedLine], list[Rejection], int]]:
+        batch: list[ParsedLine] = []
+        rejections: list[Rejection] = []
+        last = 0
+        for item in items:
+            last = item.line_number
+            if isinstance(item, Rejection):
+                rejections.append(item)
+            else:
+                batch.append(item)
+            if len(batch) >= self._batch_size:
+                yield batch, rejections, last
+                batch, rejections = [], []
+        yield batch, rejections, last
+
+    def _apply_with_fallback(
+        self, source: str, batch: Sequence[ParsedLine]
+    ) -> tuple[IngestCounts, list[Rejection]]:
+        try:
+            return self._apply_in_transaction(source, batch)
+        except SQLAlchemyError as exc:
+            log.warning("batch refused by the database (%s); applying its lines one by one",
+                        type(exc).__name__)
+        counts = IngestCounts()
+        rejections: list[Rejection] = []
+        for line in batch:
+            try:
+                one_counts, one_rejections = self._apply_in_transaction(source, [line])
+            except SQLAlchemyError as exc:
+                log.warning("line %d refused by the database (%s)", line.line_number,
+                            type(exc).__name__)
+                rejections.append(
+                    Rejection(
+                        line.line_number,
+                        "could not be stored: the database refused it; send it again, and "
+                        "report it to the ContactPoint team if it keeps failing",
+                    )
+                )
+                continue
+            counts.add(one_counts)
+            rejections.extend(one_rejections)
+        return counts, rejections
+
+    def _apply_in_transaction(
+        self, source: str, batch: Sequence[ParsedLine]
+    ) -> tuple[IngestCounts, list[Rejection]]:
+        with self._sessions.begin() as session:
+            counts, rejections = self._apply(session, source, batch)
+            record(
+                session,
+                key=self._audit_key,
+                clock=self._clock,
+                actor=self._actor,
+                action="ingest.batch",
+                details={
+                    "source": source,
+                    "first_line": batch[0].line_number,
+                    "last_line": batch[-1].line_number,
+                    **asdict(counts),
+                },
+            )
+        return counts, rejections
+
+    def _tokens(self, keys: Iterable[tuple[IndexKind, str]]) -> set[tuple[int, int]]:
+        return {(int(kind), self._indexer.token(kind, value)) for kind, value in keys}
+
+    def _candidates(
+        self, session: Session, lines: Sequence[ParsedLine]
+    ) -> dict[tuple[int, int], list[Candidate]]:
+        """Existing children that share an identifier token with any new line."""
+        wanted: set[tuple[int, int]] = set()
+        for line in lines:
+            if line.line.child is not None:
+                wanted |= self._tokens(identifier_keys(line.line.child.to_domain()))
+        hits = store.find_tokens(session, wanted)
+        rows = store.load_encrypted(session, {h.record_id for h in hits}, CHILD_FIELDS)
+        details = {
+            row["id"]: details_from_fields(
+                decrypt_fields(self._vault, row["id"], row, CHILD_FIELDS)
+            )
+            for row in rows
+        }
+        found: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
+        for hit in hits:
+            found[(hit.kind, hit.token)].append(Candidate(hit.child_id, details[hit.record_id]))
+        return found
+
+    def _apply(
+        self, session: Session, source: str, batch: Sequence[ParsedLine]
+    ) -> tuple[IngestCounts, list[Rejection]]:
+        now = self._clock.now()
+        counts = IngestCounts()
+        rejections: list[Rejection] = []
+        pending = _Pending()
+        known = store.find_by_source_ids(session, source, {p.line.source_record_id for p in batch})
+        states: dict[str, _State] = {
+            srid: _State(k.id, k.child_id, k.content_digest, k.ended, new=False)
+            for srid, k in known.items()
+        }
+        fresh = [
+            p for p in batch
+            if p.line.source_record_id not in known and p.line.action is FeedAction.UPSERT
+        ]
+        candidates = self._candidates(session, fresh)
+
+        for parsed in batch:
+            line = parsed.line
+            srid = line.source_record_id
+            state = states.get(srid)
+            if line.action is FeedAction.END:
+                if state is None:
+                    rejections.append(
+                        Rejection(parsed.line_number,
+                                  f"ends a record this source never sent: check "
+                                  f"source_record_id '{srid}'")
+                    )
+                    continue
+                counts.accepted += 1
+                if state.ended:
+                    counts.unchanged += 1
+                    continue
+                state.ended = True
+                self._write_record(pending, state, None, now)
+                pending.tokens[state.record_id] = []
+                pending.reindexed.add(state.record_id)
+                pending.touched.add(state.child_id)
+                counts.ended += 1
+                continue
+
+            domain_record = line.to_domain(source)
+            digest = self._digester.digest(source, line.model_dump_json().encode("utf-8"))
+            counts.accepted += 1
+            if state is not None:
+                if state.digest == digest and not state.ended:
+                    counts.unchanged += 1
+                    continue
+                state.digest = digest
+                state.ended = False
+                counts.updated += 1
+            else:
+                child_id = self._link(domain_record.child, candidates, counts)
+                if child_id is None:
+                    child_id = new_contactpoint_id()
+                    pending.children.append(
+                        {"id": child_id, "status": "active", "shielded": False,
+                         "created_at": now, "updated_at": now}
+                    )
+                state = _State(uuid.uuid4(), child_id, digest, ended=False, new=True)
+                states[srid] = state
+                for key in self._tokens(identifier_keys(domain_record.child)):
+                    candidates.setdefault(key, []).append(
+                        Candidate(child_id, domain_record.child)
+                    )
+            columns = encrypt_record(self._vault, state.record_id, domain_record)
+            self._write_record(pending, state, {**columns, "content_digest": digest}, now,
+                               source=source, source_record_id=srid)
+            pending.tokens[state.record_id] = [
+                {"kind": kind, "token": token, "record_id": state.record_id,
+                 "child_id": state.child_id}
+                for kind, token in self._tokens(index_keys(domain_record.child))
+            ]
+            pending.reindexed.add(state.record_id)
+            pending.touched.add(state.child_id)
+
+        self._flush(session, pending, now)
+        return counts, rejections
+
+    def _link(
+        self,
+        child: ChildDetails,
+        candidates: dict[tuple[int, int], list[Candidate]],
+        counts: IngestCounts,
+    ) -> str | None:
+        pool: list[Candidate] = []
+        for key in self._tokens(identifier_keys(child)):
+            pool.extend(candidates.get(key, ()))
+        decision = self._linker.decide(child, pool)
+        if decision.outcome is Outcome.LINK and decision.child_id is not None:
+            counts.linked += 1
+            return decision.child_id
+        if decision.outcome is Outcome.REVIEW:
+            counts.queued_for_review += 1
+        else:
+            counts.created += 1
+        return None
+
+    @staticmethod
+    def _write_record(
+        pending: _Pending,
+        state: _State,
+        values: dict[str, Any] | None,
+        now: Any,
+        *,
+        source: str | None = None,
+        source_record_id: str | None = None,
+    ) -> None:
+        change: dict[str, Any] = (
+            {"ended_at": now, "updated_at": now}
+            if values is None
+            else {**values, "ended_at": None, "updated_at": now}
+        )
+        if state.record_id in pending.inserts:
+            pending.inserts[state.record_id].update(change)
+        elif state.new:
+            pending.inserts[state.record_id] = {
+                "id": state.record_id,
+                "source": source,
+                "source_record_id": source_record_id,
+                "child_id": state.child_id,
+                "received_at": now,
+                **change,
+            }
+        else:
+            pending.updates.setdefault(state.record_id, {"id": state.record_id}).update(change)
+
+    @staticmethod
+    def _flush(session: Session, pending: _Pending, now: Any) -> None:
+        store.insert_children(session, pending.children)
+        store.insert_records(session, list(pending.inserts.values()))
+        store.update_records(session, list(pending.updates.values()))
+        store.replace_tokens(
+            session,
+            pending.reindexed - set(pending.inserts),
+            [row for rows in pending.tokens.values() for row in rows],
+        )
+        store.touch_children(session, pending.touched, now)

@@ -1,0 +1,1 @@
+"""The only place that writes SQL: tables, repositories and migrations."""

@@ -1,0 +1,165 @@
+"""Reading and writing source records, their children and their index tokens.
+
+Writes take lists so ingest can do a batch of lines in a handful of round
+trips instead of one per field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from contactpoint.store.tables import (
+    ENCRYPTED_CHILD_COLUMNS,
+    BlindIndexEntry,
+    Child,
+    SourceRecord,
+)
+
+ENCRYPTED = [getattr(SourceRecord, f"{name}_enc") for name in ENCRYPTED_CHILD_COLUMNS]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownRecord:
+    id: uuid.UUID
+    child_id: str
+    content_digest: bytes
+    ended: bool
+
+
+def find_by_source_ids(
+    session: Session, source: str, source_record_ids: Collection[str]
+) -> dict[str, KnownRecord]:
+    if not source_record_ids:
+        return {}
+    rows = session.execute(
+        select(
+            SourceRecord.source_record_id,
+            SourceRecord.id,
+            SourceRecord.child_id,
+            SourceRecord.content_digest,
+            SourceRecord.ended_at,
+        ).where(
+            SourceRecord.source == source,
+            SourceRecord.source_record_id.in_(list(source_record_ids)),
+        )
+    ).all()
+    return {
+        r.source_record_id: KnownRecord(r.id, r.child_id, r.content_digest, r.ended_at is not None)
+        for r in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHit:
+    kind: int
+    token: int
+    record_id: uuid.UUID
+    child_id: str
+
+
+def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[TokenHit]:
+    if not keys:
+        return []
+    rows = session.execute(
+        select(
+            BlindIndexEntry.kind,
+            BlindIndexEntry.token,
+            BlindIndexEntry.record_id,
+            BlindIndexEntry.child_id,
+        ).where(tuple_(BlindIndexEntry.kind, BlindIndexEntry.token).in_(list(keys)))
+    ).all()
+    return [TokenHit(r.kind, r.token, r.record_id, r.child_id) for r in rows]
+
+
+def load_encrypted(
+    session: Session, record_ids: Collection[uuid.UUID], columns: Iterable[str] | None = None
+) -> list[RowMapping]:
+    """Ciphertext columns (all of them, or those named) for the given records."""
+    if not record_ids:
+        return []
+    wanted = (
+        ENCRYPTED
+        if columns is None
+        else [getattr(SourceRecord, f"{name}_enc") for name in columns]
+    )
+    return list(
+        session.execute(
+            select(SourceRecord.id, SourceRecord.child_id, *wanted).where(
+                SourceRecord.id.in_(list(record_ids))
+            )
+        ).mappings()
+    )
+
+
+def active_records_of_child(session: Session, child_id: str) -> list[RowMapping]:
+    return list(
+        session.execute(
+            select(
+                SourceRecord.id,
+                SourceRecord.source,
+                SourceRecord.source_record_id,
+                SourceRecord.updated_at,
+                *ENCRYPTED,
+            )
+            .where(SourceRecord.child_id == child_id, SourceRecord.ended_at.is_(None))
+            .order_by(SourceRecord.updated_at, SourceRecord.source)
+        ).mappings()
+    )
+
+
+def get_child(session: Session, child_id: str) -> Child | None:
+    return session.get(Child, child_id)
+
+
+def insert_children(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(Child), list(rows))
+
+
+def touch_children(session: Session, child_ids: Collection[str], at: datetime) -> None:
+    if child_ids:
+        session.execute(
+            update(Child).where(Child.id.in_(list(child_ids))).values(updated_at=at)
+        )
+
+
+def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(SourceRecord), list(rows))
+
+
+def update_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows carry ``id`` and the columns to set (an ORM bulk update by primary key)."""
+    if rows:
+        session.execute(update(SourceRecord), list(rows))
+
+
+def replace_tokens(
+    session: Session,
+    record_ids: Collection[uuid.UUID],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    if record_ids:
+        session.execute(
+            delete(BlindIndexEntry).where(BlindIndexEntry.record_id.in_(list(record_ids)))
+        )
+    if rows:
+        session.execute(insert(BlindIndexEntry), list(rows))
+
+
+def all_record_links(session: Session) -> Iterable[tuple[str, str, str]]:
+    """Identifiers only: (source, source_record_id, child_id), for linkage measurement."""
+    result = session.execute(
+        select(SourceRecord.source, SourceRecord.source_record_id, SourceRecord.child_id)
+        .order_by(SourceRecord.source, SourceRecord.source_record_id)
+        .execution_options(yield_per=10_000)
+    )
+    for row in result:
+        yield row.source, row.source_record_id, row.child_id

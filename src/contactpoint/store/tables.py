@@ -1,0 +1,158 @@
+"""The schema. Every personal value is a ciphertext column (``*_enc``).
+
+There is no column for a photograph or a child's telephone number, and no
+plaintext column a name, date of birth, address or identifier could sit in.
+Searches go through ``blind_index`` tokens, never through the data itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from contactpoint.store.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DataKey(Base):
+    __tablename__ = "data_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kek_version: Mapped[int] = mapped_column(Integer)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Child(Base):
+    __tablename__ = "children"
+
+    id: Mapped[str] = mapped_column(String(14), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    shielded: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("children.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+ENCRYPTED_CHILD_COLUMNS = (
+    "given_names",
+    "family_name",
+    "former_family_names",
+    "preferred_name",
+    "date_of_birth",
+    "gender",
+    "nhs_number",
+    "upn",
+    "address",
+    "no_fixed_abode",
+    "circumstances",
+    "carers",
+    "services",
+)
+"""The ciphertext columns of a source record, each named ``<field>_enc``."""
+
+
+class SourceRecord(Base):
+    """One source's statement about one child, every personal value encrypted."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source", "source_record_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_record_id: Mapped[str] = mapped_column(String(64))
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    content_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    given_names_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    family_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    former_family_names_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    preferred_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    date_of_birth_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    gender_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    nhs_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    upn_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    address_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    no_fixed_abode_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    circumstances_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    carers_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    services_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BlindIndexEntry(Base):
+    __tablename__ = "blind_index"
+
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    token: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("source_records.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    role: Mapped[str] = mapped_column(String(16))
+    organisation: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """The append-only, hash-chained record of everything done and seen."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    organisation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    child_id: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_audit_log_child_id_at", AuditEntry.child_id, AuditEntry.at)
+Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)

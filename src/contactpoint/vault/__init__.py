@@ -1,0 +1,1 @@
+"""Encryption at rest and blind indexes: what makes a stolen copy worthless."""
