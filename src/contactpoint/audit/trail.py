@@ -8,8 +8,8 @@ identifiers and counts, never personal data in plain text.
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy.orm import Session
 

@@ -101,7 +101,9 @@ def run_ingest(source: str, file: Path, report_path: Path | None = None) -> Inge
     )
     big = file.is_file() and file.stat().st_size > 2_000_000
     total = _count_lines(file) if big else None
-    with progress_bar(f"Ingesting {file.name}", total, show=bool(total and total > PROGRESS_THRESHOLD)) as tick:
+    with progress_bar(
+        f"Ingesting {file.name}", total, show=bool(total and total > PROGRESS_THRESHOLD)
+    ) as tick:
         report = ingestor.ingest(source, file, progress=tick)
     if report_path is not None:
         report_path.write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
@@ -161,8 +163,12 @@ def keys_rotate(
     runtime = open_runtime()
     with runtime.sessions.begin() as session:
         rotated, result = rotate_keys(
-            session, settings=runtime.settings, keyring=runtime.keyring,
-            clock=runtime.clock, actor=operator(), retire=retire,
+            session,
+            settings=runtime.settings,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            actor=operator(),
+            retire=retire,
         )
     retire_keys(runtime.settings, rotated, result.retired)
     console.print(
@@ -193,16 +199,25 @@ def linkage_export(out: Annotated[Path, typer.Option(help="CSV file to write.")]
     runtime = open_runtime()
     with runtime.sessions.begin() as session:
         rows = export_linkage(
-            session, out=out, clock=runtime.clock, audit_key=runtime.keyring.audit_key,
+            session,
+            out=out,
+            clock=runtime.clock,
+            audit_key=runtime.keyring.audit_key,
             actor=operator(),
         )
     console.print(f"Wrote {rows} links to {out}.")
+
+
+def _register_commands() -> None:
+    """Commands in their own modules attach themselves to ``app`` on import."""
+    from contactpoint.cli import demo, serve  # noqa: F401
 
 
 def main() -> None:
     """Entry point: user errors get their message; nothing gets a stack trace."""
     logging.basicConfig(level=os.environ.get("CONTACTPOINT_LOG_LEVEL", "WARNING"))
     try:
+        _register_commands()
         app()
     except (ContactPointError, FeedFileError) as exc:
         errors.print(f"[red]Error:[/red] {exc}")

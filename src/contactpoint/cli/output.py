@@ -20,7 +20,9 @@ errors = Console(stderr=True)
 
 
 @contextmanager
-def progress_bar(label: str, total: int | None, show: bool = True) -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    label: str, total: int | None, show: bool = True
+) -> Iterator[Callable[[int], None]]:
     """Yield a callback taking the count done so far; a no-op when not shown."""
     if not show:
         yield lambda _done: None

@@ -143,9 +143,7 @@ class FeedChild(_Strict):
     @model_validator(mode="after")
     def _address_or_no_fixed_abode(self) -> Self:
         if self.no_fixed_abode and self.address is not None:
-            raise ValueError(
-                "gives an address and no_fixed_abode: true; send one or the other"
-            )
+            raise ValueError("gives an address and no_fixed_abode: true; send one or the other")
         return self
 
     def to_domain(self) -> ChildDetails:
@@ -230,7 +228,9 @@ class FeedService(_Strict):
 
 SourceRecordId = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"
+    ),
 ]
 
 
@@ -244,7 +244,7 @@ class FeedLine(_Strict):
     @model_validator(mode="after")
     def _upsert_needs_child(self) -> Self:
         if self.action is FeedAction.UPSERT and self.child is None:
-            raise ValueError("an upsert needs a 'child' object (or use \"action\": \"end\")")
+            raise ValueError('an upsert needs a \'child\' object (or use "action": "end")')
         return self
 
     def to_domain(self, source: str) -> SourceRecord:

@@ -53,7 +53,9 @@ class DeterministicLinker:
         if record.upn:
             for candidate in candidates:
                 other_nhs = candidate.details.nhs_number
-                conflicting = bool(record.nhs_number and other_nhs and other_nhs != record.nhs_number)
+                conflicting = bool(
+                    record.nhs_number and other_nhs and other_nhs != record.nhs_number
+                )
                 if candidate.details.upn == record.upn and not conflicting:
                     return LinkDecision(Outcome.LINK, candidate.child_id, "upn")
         return LinkDecision(Outcome.NEW, rule="no_identifier_match")

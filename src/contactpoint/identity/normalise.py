@@ -17,7 +17,9 @@ _FOLD = str.maketrans(
 def normalise_name(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_FOLD)
-    kept = "".join(ch if ch.isalpha() else (" " if ch in " -\u2010\u2011" else "") for ch in stripped)
+    kept = "".join(
+        ch if ch.isalpha() else (" " if ch in " -\u2010\u2011" else "") for ch in stripped
+    )
     return " ".join(kept.split())
 
 

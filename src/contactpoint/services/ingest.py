@@ -136,7 +136,9 @@ class FeedIngestor:
         report = IngestReport(source=source, file=path.name)
         self._vault.prepare()
         with open_feed(path) as stream:
-            for batch, rejections, last_line in self._batches(parse_stream(stream, self._clock.today())):
+            for batch, rejections, last_line in self._batches(
+                parse_stream(stream, self._clock.today())
+            ):
                 report.rejections.extend(rejections)
                 report.lines = last_line
                 if batch:
@@ -182,16 +184,19 @@ class FeedIngestor:
         try:
             return self._apply_in_transaction(source, batch)
         except SQLAlchemyError as exc:
-            log.warning("batch refused by the database (%s); applying its lines one by one",
-                        type(exc).__name__)
+            log.warning(
+                "batch refused by the database (%s); applying its lines one by one",
+                type(exc).__name__,
+            )
         counts = IngestCounts()
         rejections: list[Rejection] = []
         for line in batch:
             try:
                 one_counts, one_rejections = self._apply_in_transaction(source, [line])
             except SQLAlchemyError as exc:
-                log.warning("line %d refused by the database (%s)", line.line_number,
-                            type(exc).__name__)
+                log.warning(
+                    "line %d refused by the database (%s)", line.line_number, type(exc).__name__
+                )
                 rejections.append(
                     Rejection(
                         line.line_number,
@@ -261,7 +266,8 @@ class FeedIngestor:
             for srid, k in known.items()
         }
         fresh = [
-            p for p in batch
+            p
+            for p in batch
             if p.line.source_record_id not in known and p.line.action is FeedAction.UPSERT
         ]
         candidates = self._candidates(session, fresh)
@@ -273,9 +279,11 @@ class FeedIngestor:
             if line.action is FeedAction.END:
                 if state is None:
                     rejections.append(
-                        Rejection(parsed.line_number,
-                                  f"ends a record this source never sent: check "
-                                  f"source_record_id '{srid}'")
+                        Rejection(
+                            parsed.line_number,
+                            f"ends a record this source never sent: check "
+                            f"source_record_id '{srid}'",
+                        )
                     )
                     continue
                 counts.accepted += 1
@@ -305,21 +313,34 @@ class FeedIngestor:
                 if child_id is None:
                     child_id = new_contactpoint_id()
                     pending.children.append(
-                        {"id": child_id, "status": "active", "shielded": False,
-                         "created_at": now, "updated_at": now}
+                        {
+                            "id": child_id,
+                            "status": "active",
+                            "shielded": False,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
                     )
                 state = _State(uuid.uuid4(), child_id, digest, ended=False, new=True)
                 states[srid] = state
                 for key in self._tokens(identifier_keys(domain_record.child)):
-                    candidates.setdefault(key, []).append(
-                        Candidate(child_id, domain_record.child)
-                    )
+                    candidates.setdefault(key, []).append(Candidate(child_id, domain_record.child))
             columns = encrypt_record(self._vault, state.record_id, domain_record)
-            self._write_record(pending, state, {**columns, "content_digest": digest}, now,
-                               source=source, source_record_id=srid)
+            self._write_record(
+                pending,
+                state,
+                {**columns, "content_digest": digest},
+                now,
+                source=source,
+                source_record_id=srid,
+            )
             pending.tokens[state.record_id] = [
-                {"kind": kind, "token": token, "record_id": state.record_id,
-                 "child_id": state.child_id}
+                {
+                    "kind": kind,
+                    "token": token,
+                    "record_id": state.record_id,
+                    "child_id": state.child_id,
+                }
                 for kind, token in self._tokens(index_keys(domain_record.child))
             ]
             pending.reindexed.add(state.record_id)

@@ -48,7 +48,9 @@ def rotate_keys(
     for key in keys:
         material = unwrap_data_key(rotated, key)
         rewrap_data_key(
-            session, key.id, rotated.active_kek,
+            session,
+            key.id,
+            rotated.active_kek,
             wrap_data_key(rotated, rotated.active_kek, key.id, material),
         )
     retired: tuple[int, ...] = ()
@@ -62,8 +64,11 @@ def rotate_keys(
         clock=clock,
         actor=actor,
         action="keys.rotate",
-        details={"new_kek_version": rotated.active_kek, "rewrapped": len(keys),
-                 "retired": list(retired)},
+        details={
+            "new_kek_version": rotated.active_kek,
+            "rewrapped": len(keys),
+            "retired": list(retired),
+        },
     )
     return rotated, RotationResult(rotated.active_kek, len(keys), retired)
 

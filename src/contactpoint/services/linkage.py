@@ -24,6 +24,12 @@ def export_linkage(
             writer.writerow(link)
             rows += 1
     temporary.replace(out)
-    record(session, key=audit_key, clock=clock, actor=actor, action="linkage.export",
-           details={"rows": rows})
+    record(
+        session,
+        key=audit_key,
+        clock=clock,
+        actor=actor,
+        action="linkage.export",
+        details={"rows": rows},
+    )
     return rows

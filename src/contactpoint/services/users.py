@@ -87,8 +87,12 @@ def add_user(
         clock=clock,
         actor=actor,
         action="user.add",
-        details={"username": username, "role": role.value, "organisation": organisation,
-                 "area": area},
+        details={
+            "username": username,
+            "role": role.value,
+            "organisation": organisation,
+            "area": area,
+        },
     )
     uri: str = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
     return NewUser(username=username, totp_uri=uri)

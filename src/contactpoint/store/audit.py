@@ -47,9 +47,16 @@ def insert_entry(session: Session, content: EntryContent, prev_hash: str, entry_
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[StoredEntry]:
     after = 0
     while True:
-        rows = session.execute(
-            select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEntry)
+                .where(AuditEntry.seq > after)
+                .order_by(AuditEntry.seq)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         for row in rows:

@@ -85,9 +85,7 @@ def load_encrypted(
     if not record_ids:
         return []
     wanted = (
-        ENCRYPTED
-        if columns is None
-        else [getattr(SourceRecord, f"{name}_enc") for name in columns]
+        ENCRYPTED if columns is None else [getattr(SourceRecord, f"{name}_enc") for name in columns]
     )
     return list(
         session.execute(
@@ -125,9 +123,7 @@ def insert_children(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def touch_children(session: Session, child_ids: Collection[str], at: datetime) -> None:
     if child_ids:
-        session.execute(
-            update(Child).where(Child.id.in_(list(child_ids))).values(updated_at=at)
-        )
+        session.execute(update(Child).where(Child.id.in_(list(child_ids))).values(updated_at=at))
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -17,7 +17,7 @@ import secrets
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,7 +30,8 @@ _HEADER = struct.Struct(">BI")
 _NONCE_BYTES = 12
 _PAD_TO = 32
 
-JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+JSONValue = object
+"""Anything ``json.dumps`` accepts: the vault stores values, not their shape."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +143,8 @@ class Vault:
         encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         return self.encrypt_bytes(_pad(encoded.encode("utf-8")), aad)
 
-    def decrypt(self, blob: bytes, aad: bytes) -> JSONValue:
-        value: JSONValue = json.loads(self.decrypt_bytes(blob, aad))
-        return value
+    def decrypt(self, blob: bytes, aad: bytes) -> Any:
+        return json.loads(self.decrypt_bytes(blob, aad))
 
     @staticmethod
     def key_id_of(blob: bytes) -> int:

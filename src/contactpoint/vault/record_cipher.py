@@ -103,7 +103,7 @@ def encrypt_record(vault: Vault, record_id: uuid.UUID, record: SourceRecord) -> 
 
 
 def decrypt_fields(
-    vault: Vault, record_id: uuid.UUID, row: Mapping[str, Any], names: Iterable[str]
+    vault: Vault, record_id: uuid.UUID, row: Mapping[Any, Any], names: Iterable[str]
 ) -> dict[str, Any]:
     return {
         name: vault.decrypt(row[f"{name}_enc"], field_aad(TABLE, record_id, name)) for name in names

@@ -1,0 +1,1 @@
+"""The web service: JSON API and GOV.UK-styled pages (thin: parse, call, render)."""
