@@ -43,7 +43,11 @@ class Runtime:
 
     @cached_property
     def vault(self) -> Vault:
-        return Vault(self.keyring, SqlDataKeyStore(self.engine, self.clock))
+        return Vault(
+            self.keyring,
+            SqlDataKeyStore(self.engine, self.clock),
+            reload_keyring=lambda: load_keyring(self.settings),
+        )
 
     @cached_property
     def indexer(self) -> BlindIndexer:

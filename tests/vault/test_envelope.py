@@ -89,3 +89,18 @@ def test_each_vault_uses_its_own_data_key(store: MemoryKeyStore) -> None:
     reader = Vault(keyring, store)
     assert reader.decrypt(first, aad) == "a"
     assert reader.decrypt(second, aad) == "b"
+
+
+def test_a_running_vault_picks_up_a_rotated_keyring(store: MemoryKeyStore) -> None:
+    keyring = Keyring.generate()
+    aad = field_aad("t", 1, "c")
+    blob = Vault(keyring, store).encrypt("Khan", aad)
+    rotated = keyring.with_new_kek().without_keks({1})
+    from contactpoint.vault.envelope import unwrap_data_key, wrap_data_key
+
+    for key_id, wrapped in list(store.keys.items()):
+        material = unwrap_data_key(keyring, wrapped)
+        store.keys[key_id] = WrappedDataKey(key_id, 2, wrap_data_key(rotated, 2, key_id, material))
+    running = Vault(keyring, store, reload_keyring=lambda: rotated)
+    assert running.decrypt(blob, aad) == "Khan"
+    assert running.keyring.active_kek == 2

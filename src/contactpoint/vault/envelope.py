@@ -89,9 +89,15 @@ class Vault:
     encrypts, which bounds how much any one data key protects.
     """
 
-    def __init__(self, keyring: Keyring, store: DataKeyStore) -> None:
+    def __init__(
+        self,
+        keyring: Keyring,
+        store: DataKeyStore,
+        reload_keyring: Callable[[], Keyring] | None = None,
+    ) -> None:
         self.keyring = keyring
         self._store = store
+        self._reload_keyring = reload_keyring
         self._keys: dict[int, AESGCM] = {}
         self._active: int | None = None
 
@@ -114,6 +120,9 @@ class Vault:
         cipher = self._keys.get(key_id)
         if cipher is None:
             wrapped = self._store.get(key_id)
+            if wrapped.kek_version not in self.keyring.keks and self._reload_keyring:
+                # Rotated while this process ran: the new key is in the file now.
+                self.keyring = self._reload_keyring()
             cipher = AESGCM(unwrap_data_key(self.keyring, wrapped))
             self._keys[key_id] = cipher
         return cipher
