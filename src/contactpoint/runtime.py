@@ -6,22 +6,49 @@ the objects the services take, so services themselves stay free of set-up.
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.clock import Clock, SystemClock
 from contactpoint.errors import ContactPointError, KeyMaterialError
 from contactpoint.settings import Settings
-from contactpoint.store.data_keys import SqlDataKeyStore
-from contactpoint.store.database import make_engine, session_factory
+from contactpoint.store.data_keys import SqlDataKeyStore, all_data_keys
+from contactpoint.store.database import READ_ONLY, make_engine, session_factory
+from contactpoint.store.installation import get_installation
 from contactpoint.store.migrate import current_revision, head_revision
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
-from contactpoint.vault.envelope import Vault
+from contactpoint.vault.envelope import Vault, WrappedDataKey, unwrap_data_key
 from contactpoint.vault.keyring import Keyring, read_keyring_file
+
+
+def check_keyring_opens(keyring: Keyring, data_keys: list[WrappedDataKey]) -> None:
+    """One data key per key version must unwrap, or this is the wrong keyring."""
+    seen: set[int] = set()
+    for key in data_keys:
+        if key.kek_version not in seen:
+            unwrap_data_key(keyring, key)
+            seen.add(key.kek_version)
+
+
+def verify_keyring(session: Session, keyring: Keyring, where: str) -> None:
+    """Refuse a keyring that does not belong to this database, before any use."""
+    installation = get_installation(session)
+    if installation is not None:
+        index_check, audit_check = keyring.check_values()
+        same_index = hmac.compare_digest(index_check, installation.index_key_check)
+        same_audit = hmac.compare_digest(audit_check, installation.audit_key_check)
+        if not (same_index and same_audit):
+            raise KeyMaterialError(
+                f"The keyring from {where} is the wrong keyring for this database (its check "
+                "values differ): point CONTACTPOINT_KEY_FILE at this installation's keyring, or "
+                "restore it from your key backup."
+            )
+    check_keyring_opens(keyring, all_data_keys(session))
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -89,11 +116,14 @@ def open_runtime(settings: Settings | None = None, clock: Clock | None = None) -
             "The database schema is not up to date: run 'contactpoint init' to upgrade it."
         )
     keyring = load_keyring(settings)
+    with (
+        engine.connect() as connection,
+        Session(connection.execution_options(**{READ_ONLY: True})) as session,
+    ):
+        if get_installation(session) is None:
+            raise ContactPointError("This database is not initialised: run 'contactpoint init'.")
+        verify_keyring(session, keyring, describe_key_source(settings))
     return Runtime(settings=settings, engine=engine, keyring=keyring, clock=clock or SystemClock())
-
-
-def has_tables(engine: Engine) -> bool:
-    return "data_keys" in inspect(engine).get_table_names()
 
 
 def describe_key_source(settings: Settings) -> str:

@@ -145,14 +145,6 @@ def test_updates_and_ends_then_their_reingest_is_a_no_op(with_good_data: Install
     }
 
 
-@pytest.mark.xfail(
-    reason=(
-        "src bug: a file that sends a record and then ends it (or sends two versions of it) "
-        "is not a no-op when re-ingested: the first line re-opens/re-writes the record, "
-        "counts say updated/ended, and updated_at/ended_at move (services/ingest.py _apply)"
-    ),
-    strict=True,
-)
 def test_reingesting_a_file_with_a_record_sent_then_ended_changes_nothing(
     sqlite_initialised: Installation,
 ) -> None:

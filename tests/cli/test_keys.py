@@ -44,15 +44,6 @@ def test_missing_keyring_over_existing_data_is_refused(with_data: Installation) 
     assert report["created"] == 1
 
 
-@pytest.mark.xfail(
-    reason=(
-        "src bug: init after losing the keyring when the database has only audit entries "
-        "(no data keys yet) makes a fresh keyring, and the audit chain written under the "
-        "old audit key can never verify again (services/setup.py initialise only looks at "
-        "data_keys)"
-    ),
-    strict=True,
-)
 def test_lost_keyring_before_any_data_never_breaks_the_audit_chain(
     sqlite_initialised: Installation,
 ) -> None:
@@ -101,7 +92,6 @@ WRONG_KEY_BUG = (
 )
 
 
-@pytest.mark.xfail(reason=WRONG_KEY_BUG, strict=True)
 def test_wrong_keyring_ingest_is_refused(with_data: Installation, other_keyring: bytes) -> None:
     install = with_data
     use_other_keyring(install, other_keyring)
@@ -114,7 +104,6 @@ def test_wrong_keyring_ingest_is_refused(with_data: Installation, other_keyring:
     assert install.snapshot() == snapshot
 
 
-@pytest.mark.xfail(reason=WRONG_KEY_BUG, strict=True)
 @pytest.mark.parametrize(
     ("args", "stdin"),
     [
@@ -142,13 +131,6 @@ def test_wrong_keyring_other_commands_are_refused(
     assert install.snapshot() == snapshot
 
 
-@pytest.mark.xfail(
-    reason=(
-        "src bug: with the wrong keyring, 'audit verify' reports 'Audit chain broken at entry "
-        "1: ... (altered)', i.e. tampering, instead of saying the keyring is wrong"
-    ),
-    strict=True,
-)
 def test_wrong_keyring_audit_verify_says_the_key_is_wrong(
     sqlite_with_data: Installation, other_keyring: bytes
 ) -> None:

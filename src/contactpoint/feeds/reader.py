@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from contactpoint.feeds.schema import FORBIDDEN_CHILD_KEYS, FeedLine
 
 MAX_LINE_BYTES = 256 * 1024
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,8 @@ def _read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, int, bool
         if not chunk:
             return
         number += 1
+        if number == 1 and chunk.startswith(_BOM):
+            chunk = chunk[len(_BOM) :]
         if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
             size = len(chunk)
             ended = False

@@ -31,6 +31,8 @@ from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_st
 from contactpoint.identity.blocking import identifier_keys, index_keys
 from contactpoint.identity.linker import Candidate, Linker, Outcome
 from contactpoint.store import source_records as store
+from contactpoint.store.bulk import estimated_rows, refresh_statistics
+from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester, IndexKind
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.record_cipher import (
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 BATCH_SIZE = 500
+ANALYZE_AFTER = 5000
+DATABASE_REFUSED = "could not be stored: the database refused it"
 
 
 @dataclass
@@ -124,6 +128,8 @@ class FeedIngestor:
         self._audit_key = audit_key
         self._actor = actor
         self._batch_size = batch_size
+        self._rows_seen: int | None = None
+        self._inserted_since_analyze = 0
 
     def ingest(
         self, source: str, path: Path, progress: Callable[[int], None] | None = None
@@ -134,29 +140,39 @@ class FeedIngestor:
                 "(for example 'school-census')."
             )
         report = IngestReport(source=source, file=path.name)
-        self._vault.prepare()
         with open_feed(path) as stream:
+            file_digest = self._digester.file_digest(source, stream)
+            stream.seek(0)
+            with self._sessions() as session:
+                seen_before = file_already_ingested(session, source, file_digest)
+            refused = 0
             for batch, rejections, last_line in self._batches(
                 parse_stream(stream, self._clock.today())
             ):
                 report.rejections.extend(rejections)
                 report.lines = last_line
-                if batch:
+                if batch and seen_before:
+                    report.counts.accepted += len(batch)
+                    report.counts.unchanged += len(batch)
+                elif batch:
                     counts, failed = self._apply_with_fallback(source, batch)
                     report.counts.add(counts)
                     report.rejections.extend(failed)
+                    refused += sum(1 for f in failed if f.reason.startswith(DATABASE_REFUSED))
                 if progress is not None:
                     progress(last_line)
         report.rejections.sort(key=lambda r: r.line_number)
         report.counts.rejected = len(report.rejections)
         with self._sessions.begin() as session:
+            if not seen_before and not refused:
+                mark_file_ingested(session, source, file_digest, self._clock.now(), report.lines)
             record(
                 session,
                 key=self._audit_key,
                 clock=self._clock,
                 actor=self._actor,
                 action="ingest.file",
-                outcome="processed",
+                outcome="already_ingested" if seen_before else "processed",
                 details={"source": source, "lines": report.lines, **asdict(report.counts)},
             )
         return report
@@ -181,6 +197,7 @@ class FeedIngestor:
     def _apply_with_fallback(
         self, source: str, batch: Sequence[ParsedLine]
     ) -> tuple[IngestCounts, list[Rejection]]:
+        self._vault.prepare()
         try:
             return self._apply_in_transaction(source, batch)
         except SQLAlchemyError as exc:
@@ -200,8 +217,8 @@ class FeedIngestor:
                 rejections.append(
                     Rejection(
                         line.line_number,
-                        "could not be stored: the database refused it; send it again, and "
-                        "report it to the ContactPoint team if it keeps failing",
+                        f"{DATABASE_REFUSED}; send it again, and report it to the "
+                        "ContactPoint team if it keeps failing",
                     )
                 )
                 continue
@@ -209,11 +226,22 @@ class FeedIngestor:
             rejections.extend(one_rejections)
         return counts, rejections
 
+    def _keep_statistics_fresh(self, session: Session, inserted: int) -> None:
+        """ANALYZE once a large load has grown the tables by a quarter since last seen."""
+        if self._rows_seen is None:
+            self._rows_seen = estimated_rows(session, "source_records")
+        self._inserted_since_analyze += inserted
+        if self._inserted_since_analyze >= max(ANALYZE_AFTER, self._rows_seen // 4):
+            refresh_statistics(session, ("source_records", "blind_index", "children"))
+            self._rows_seen += self._inserted_since_analyze
+            self._inserted_since_analyze = 0
+
     def _apply_in_transaction(
         self, source: str, batch: Sequence[ParsedLine]
     ) -> tuple[IngestCounts, list[Rejection]]:
         with self._sessions.begin() as session:
             counts, rejections = self._apply(session, source, batch)
+            self._keep_statistics_fresh(session, counts.created + counts.linked)
             record(
                 session,
                 key=self._audit_key,

@@ -7,14 +7,16 @@ trips instead of one per field.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select, tuple_, update
+from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.orm import Session
 
+from contactpoint.store.bulk import bulk_insert
 from contactpoint.store.tables import (
     ENCRYPTED_CHILD_COLUMNS,
     BlindIndexEntry,
@@ -65,17 +67,18 @@ class TokenHit:
 
 
 def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[TokenHit]:
-    if not keys:
-        return []
-    rows = session.execute(
-        select(
-            BlindIndexEntry.kind,
-            BlindIndexEntry.token,
-            BlindIndexEntry.record_id,
-            BlindIndexEntry.child_id,
-        ).where(tuple_(BlindIndexEntry.kind, BlindIndexEntry.token).in_(list(keys)))
-    ).all()
-    return [TokenHit(r.kind, r.token, r.record_id, r.child_id) for r in rows]
+    by_kind: dict[int, list[int]] = defaultdict(list)
+    for kind, token in keys:
+        by_kind[kind].append(token)
+    hits: list[TokenHit] = []
+    for kind, tokens in sorted(by_kind.items()):
+        rows = session.execute(
+            select(
+                BlindIndexEntry.token, BlindIndexEntry.record_id, BlindIndexEntry.child_id
+            ).where(BlindIndexEntry.kind == kind, BlindIndexEntry.token.in_(sorted(set(tokens))))
+        ).all()
+        hits.extend(TokenHit(kind, r.token, r.record_id, r.child_id) for r in rows)
+    return hits
 
 
 def load_encrypted(
@@ -117,8 +120,7 @@ def get_child(session: Session, child_id: str) -> Child | None:
 
 
 def insert_children(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Child), list(rows))
+    bulk_insert(session, Child, rows)
 
 
 def touch_children(session: Session, child_ids: Collection[str], at: datetime) -> None:
@@ -127,8 +129,7 @@ def touch_children(session: Session, child_ids: Collection[str], at: datetime) -
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(SourceRecord), list(rows))
+    bulk_insert(session, SourceRecord, rows)
 
 
 def update_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -146,8 +147,7 @@ def replace_tokens(
         session.execute(
             delete(BlindIndexEntry).where(BlindIndexEntry.record_id.in_(list(record_ids)))
         )
-    if rows:
-        session.execute(insert(BlindIndexEntry), list(rows))
+    bulk_insert(session, BlindIndexEntry, rows)
 
 
 def all_record_links(session: Session) -> Iterable[tuple[str, str, str]]:

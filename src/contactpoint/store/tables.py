@@ -135,6 +135,32 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Installation(Base):
+    """One row: keyed check values that tell whether a keyring belongs here.
+
+    Without it a wrong or fresh keyring over an installation with no data yet
+    would be accepted, and would silently fork the audit chain's key.
+    """
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    index_key_check: Mapped[str] = mapped_column(String(64))
+    audit_key_check: Mapped[str] = mapped_column(String(64))
+
+
+class IngestedFile(Base):
+    """Files applied whole, by keyed digest, so re-sending one is a true no-op."""
+
+    __tablename__ = "ingested_files"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lines: Mapped[int] = mapped_column(Integer)
+
+
 class AuditEntry(Base):
     """The append-only, hash-chained record of everything done and seen."""
 

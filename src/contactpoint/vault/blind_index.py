@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 from enum import IntEnum
 from hashlib import sha256
+from typing import BinaryIO
 
 from contactpoint.vault.keyring import Keyring
 
@@ -59,3 +60,9 @@ class ContentDigester:
 
     def digest(self, source: str, canonical: bytes) -> bytes:
         return hmac.new(self._key, source.encode() + b"\x00" + canonical, sha256).digest()
+
+    def file_digest(self, source: str, stream: BinaryIO) -> bytes:
+        mac = hmac.new(self._key, b"file\x00" + source.encode() + b"\x00", sha256)
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            mac.update(block)
+        return mac.digest()

@@ -10,11 +10,13 @@ make every record unreadable.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import secrets
 import stat
 from dataclasses import dataclass, field
+from hashlib import sha256
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -82,6 +84,18 @@ class Keyring:
         if purpose not in self._derived:
             self._derived[purpose] = derive_key(self.index_key, purpose)
         return self._derived[purpose]
+
+    def check_values(self) -> tuple[str, str]:
+        """Keyed values stored in the database to recognise this keyring later.
+
+        They reveal nothing about the keys (HMAC of a constant) but let
+        ContactPoint refuse a keyring that does not belong to the database.
+        """
+        label = b"contactpoint keyring check v1"
+        return (
+            hmac.new(self.subkey("contactpoint keyring check"), label, sha256).hexdigest(),
+            hmac.new(self.audit_key, label, sha256).hexdigest(),
+        )
 
     def with_new_kek(self) -> Keyring:
         version = max(self.keks) + 1
