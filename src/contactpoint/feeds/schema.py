@@ -7,6 +7,7 @@ a reason that says why: the children asked that neither is ever held.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Self
 
@@ -37,8 +38,11 @@ from contactpoint.domain.vocabulary import Circumstance, FeedAction, Gender, Ser
 EARLIEST_DATE = date(1900, 1, 1)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _no_control_characters(value: str) -> str:
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if _CONTROL.search(value):
         raise ValueError("must not contain control characters (tabs, line breaks and the like)")
     return value
 

@@ -7,9 +7,9 @@ seven index tokens); COPY sends them in one stream instead of a statement each.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
 from contactpoint.store.tables import Base
@@ -23,7 +23,7 @@ def bulk_insert(session: Session, model: type[Base], rows: Sequence[dict[str, An
     if not rows:
         return
     if not is_postgresql(session):
-        session.execute(insert(model), list(rows))
+        session.execute(insert(cast(Table, model.__table__)), list(rows))
         return
     columns = list(rows[0])
     driver = session.connection().connection.driver_connection

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 from enum import IntEnum
+from functools import lru_cache
 from hashlib import sha256
 from typing import BinaryIO
 
@@ -40,13 +41,16 @@ TOKEN_BITS: dict[IndexKind, int] = {
 
 class BlindIndexer:
     def __init__(self, keyring: Keyring) -> None:
-        self._key = keyring.subkey("contactpoint blind index v1")
+        self._keyed = hmac.new(keyring.subkey("contactpoint blind index v1"), digestmod=sha256)
+        self._cached = lru_cache(maxsize=1 << 16)(self._compute)
 
     def token(self, kind: IndexKind, normalised: str) -> int:
-        digest = hmac.new(
-            self._key, kind.to_bytes(1, "big") + normalised.encode("utf-8"), sha256
-        ).digest()
-        return int.from_bytes(digest[:4], "big") >> (32 - TOKEN_BITS[kind])
+        return self._cached(kind, normalised)
+
+    def _compute(self, kind: IndexKind, normalised: str) -> int:
+        mac = self._keyed.copy()
+        mac.update(kind.to_bytes(1, "big") + normalised.encode("utf-8"))
+        return int.from_bytes(mac.digest()[:4], "big") >> (32 - TOKEN_BITS[kind])
 
 
 class ContentDigester:

@@ -96,8 +96,9 @@ def field_values(record: SourceRecord) -> dict[str, JSONValue]:
 
 
 def encrypt_record(vault: Vault, record_id: uuid.UUID, record: SourceRecord) -> dict[str, bytes]:
+    row = str(record_id)
     return {
-        f"{name}_enc": vault.encrypt(value, field_aad(TABLE, record_id, name))
+        f"{name}_enc": vault.encrypt(value, field_aad(TABLE, row, name))
         for name, value in field_values(record).items()
     }
 
