@@ -97,7 +97,7 @@ def demo(
     runtime.vault.prepare()
     table = Table(title="Demo accounts (synthetic data only)")
     for column in ("username", "role", "password", "TOTP secret"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=False)
     with runtime.sessions.begin() as session:
         for username, role, organisation, area in DEMO_USERS:
             password = secrets.token_urlsafe(12)
@@ -117,6 +117,10 @@ def demo(
                 username, role.value, password, user.totp_uri.split("secret=")[1].split("&")[0]
             )
     console.print(table)
+    console.print(
+        "Add a TOTP secret to an authenticator app (or read the current code with "
+        "`.venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"`)."
+    )
     if serve:
         from contactpoint.cli.serve import serve_app
 
