@@ -144,3 +144,28 @@ def test_service_dates_and_end_before_start() -> None:
     bad["services"][0]["end_date"] = "2018-01-01"
     assert "end_date before its start_date" in only_rejection(dumps(bad))
     json.dumps(bad)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"address_status": "none_known"}, "address_status 'none_known'"),
+        ({"address_status": "last_known", "address": None}, "no address"),
+        ({"address_status": "somewhere"}, "child.address_status"),
+    ],
+)
+def test_contradictory_address_status_is_rejected(
+    changes: dict[str, object], expected: str
+) -> None:
+    assert expected in only_rejection(dumps(line(**changes)))
+
+
+@pytest.mark.parametrize("status", ["current", "last_known", "left_england"])
+def test_address_status_with_an_address_is_accepted(status: str) -> None:
+    (result,) = parse(dumps(line(address_status=status)))
+    assert isinstance(result, ParsedLine)
+
+
+def test_a_byte_order_mark_at_the_start_is_ignored() -> None:
+    (result,) = parse(b"\xef\xbb\xbf" + dumps(GOOD_LINE))
+    assert isinstance(result, ParsedLine)

@@ -223,3 +223,28 @@ def test_bad_source_name_is_refused(ingest: Ingest) -> None:
 
     with pytest.raises(ContactPointError, match="lower-case"):
         ingest("School Census!", line())
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "has_address"),
+    [
+        ({"address_status": "left_england"}, "left_england", True),
+        ({"address_status": "none_known", "address": None}, "none_known", False),
+        ({}, None, True),
+    ],
+)
+def test_address_status_round_trips(
+    ingest: Ingest,
+    vault: Vault,
+    session: Session,
+    connection: Connection,
+    changes: dict[str, object],
+    status: str | None,
+    has_address: bool,
+) -> None:
+    ingest("local-authority", line(**changes))
+    (child_id,) = set(links(connection).values())
+    record = load_child_record(session, vault, child_id)
+    assert record is not None
+    assert (record.address_status.value if record.address_status else None) == status
+    assert (record.address is not None) == has_address

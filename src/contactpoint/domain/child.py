@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from contactpoint.domain.vocabulary import ALWAYS_SENSITIVE, Circumstance, Gender, ServiceType
+from contactpoint.domain.vocabulary import (
+    ALWAYS_SENSITIVE,
+    AddressStatus,
+    Circumstance,
+    Gender,
+    ServiceType,
+)
 
 T = TypeVar("T")
 
@@ -38,6 +44,8 @@ class ChildDetails:
     address: Address | None = None
     no_fixed_abode: bool = False
     circumstances: frozenset[Circumstance] = frozenset()
+    address_status: AddressStatus | None = None
+    """None where the source did not say; an address is then taken as current."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +128,7 @@ class ChildRecord:
     upn: Sourced[str] | None = None
     address: Sourced[Address] | None = None
     no_fixed_abode: Sourced[bool] | None = None
+    address_status: Sourced[AddressStatus] | None = None
     circumstances: frozenset[Circumstance] = frozenset()
     carers: tuple[Sourced[Carer], ...] = ()
     services: tuple[Sourced[ServiceInvolvement], ...] = ()

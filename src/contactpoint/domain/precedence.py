@@ -72,6 +72,7 @@ def combine(contactpoint_id: str, statements: Sequence[Statement]) -> ChildRecor
         upn=pick("upn"),
         address=pick("address"),
         no_fixed_abode=Sourced(newest.child.no_fixed_abode, newest.provenance),
+        address_status=pick("address_status"),
         circumstances=frozenset().union(*(s.child.circumstances for s in statements)),
         carers=tuple(Sourced(c, s.provenance) for s in newest_first for c in s.carers),
         services=tuple(Sourced(v, s.provenance) for s in newest_first for v in s.services),

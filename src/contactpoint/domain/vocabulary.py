@@ -27,6 +27,16 @@ class Circumstance(StrEnum):
     TRAVELLER = "traveller"
 
 
+class AddressStatus(StrEnum):
+    """What the address means (the 2007 Regulations' choices for a child's address)."""
+
+    CURRENT = "current"
+    LAST_KNOWN = "last_known"
+    NONE_KNOWN = "none_known"
+    LEFT_ENGLAND = "left_england"
+    """Left England, intending to return within three years; the address is the last one."""
+
+
 class ServiceType(StrEnum):
     SCHOOL = "school"
     EARLY_YEARS = "early_years"

@@ -33,7 +33,13 @@ from contactpoint.domain.child import (
 from contactpoint.domain.nhs_number import is_valid_nhs_number, normalise_nhs_number
 from contactpoint.domain.postcode import normalise_postcode
 from contactpoint.domain.upn import normalise_upn
-from contactpoint.domain.vocabulary import Circumstance, FeedAction, Gender, ServiceType
+from contactpoint.domain.vocabulary import (
+    AddressStatus,
+    Circumstance,
+    FeedAction,
+    Gender,
+    ServiceType,
+)
 
 EARLIEST_DATE = date(1900, 1, 1)
 
@@ -119,6 +125,7 @@ class FeedChild(_Strict):
     address: FeedAddress | None = None
     no_fixed_abode: bool = False
     circumstances: list[Circumstance] = Field(default_factory=list, max_length=6)
+    address_status: AddressStatus | None = None
 
     _dob_not_in_future = field_validator("date_of_birth")(_not_in_future)
 
@@ -148,6 +155,12 @@ class FeedChild(_Strict):
     def _address_or_no_fixed_abode(self) -> Self:
         if self.no_fixed_abode and self.address is not None:
             raise ValueError("gives an address and no_fixed_abode: true; send one or the other")
+        if self.address_status is AddressStatus.NONE_KNOWN and self.address is not None:
+            raise ValueError(
+                "gives an address with address_status 'none_known'; send one or the other"
+            )
+        if self.address_status is AddressStatus.LAST_KNOWN and self.address is None:
+            raise ValueError("has address_status 'last_known' but no address")
         return self
 
     def to_domain(self) -> ChildDetails:
@@ -163,6 +176,7 @@ class FeedChild(_Strict):
             address=self.address.to_domain() if self.address else None,
             no_fixed_abode=self.no_fixed_abode,
             circumstances=frozenset(self.circumstances),
+            address_status=self.address_status,
         )
 
 

@@ -20,22 +20,32 @@ from contactpoint.domain.child import (
     ServiceInvolvement,
     SourceRecord,
 )
-from contactpoint.domain.vocabulary import Circumstance, Gender, ServiceType
+from contactpoint.domain.vocabulary import AddressStatus, Circumstance, Gender, ServiceType
 from contactpoint.vault.envelope import JSONValue, Vault, field_aad
 
 TABLE = "source_records"
 
 
-def _address_json(address: Address | None) -> JSONValue:
-    if address is None:
+def _address_json(address: Address | None, status: AddressStatus | None = None) -> JSONValue:
+    """The child's address column also carries its status, so no new plaintext appears."""
+    if address is None and status is None:
         return None
-    return {"lines": list(address.lines), "town": address.town, "postcode": address.postcode}
+    value: dict[str, Any] = {"status": status.value if status else None}
+    if address is not None:
+        value |= {"lines": list(address.lines), "town": address.town, "postcode": address.postcode}
+    return value
 
 
 def _address(value: Any) -> Address | None:
-    if value is None:
+    if value is None or "lines" not in value:
         return None
     return Address(lines=tuple(value["lines"]), town=value["town"], postcode=value["postcode"])
+
+
+def _address_status(value: Any) -> AddressStatus | None:
+    if value is None or value.get("status") is None:
+        return None
+    return AddressStatus(value["status"])
 
 
 def _date(value: Any) -> date | None:
@@ -87,7 +97,7 @@ def field_values(record: SourceRecord) -> dict[str, JSONValue]:
         "gender": child.gender.value,
         "nhs_number": child.nhs_number,
         "upn": child.upn,
-        "address": _address_json(child.address),
+        "address": _address_json(child.address, child.address_status),
         "no_fixed_abode": child.no_fixed_abode,
         "circumstances": sorted(c.value for c in child.circumstances),
         "carers": [_carer_json(c) for c in record.carers],
@@ -139,6 +149,7 @@ def details_from_fields(values: Mapping[str, Any]) -> ChildDetails:
         address=_address(values["address"]),
         no_fixed_abode=values["no_fixed_abode"],
         circumstances=frozenset(Circumstance(c) for c in values["circumstances"]),
+        address_status=_address_status(values["address"]),
     )
 
 
