@@ -18,13 +18,13 @@ from contactpoint.domain.vocabulary import Role
 from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import FeedFileError
 from contactpoint.identity.linker import DeterministicLinker
-from contactpoint.runtime import open_runtime
+from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.ingest import FeedIngestor, IngestReport
 from contactpoint.services.keys import retire_keys, rotate_keys
 from contactpoint.services.linkage import export_linkage
 from contactpoint.services.setup import initialise
-from contactpoint.services.users import add_user
+from contactpoint.services.users import NewUser, add_user
 from contactpoint.settings import Settings
 
 app = typer.Typer(
@@ -122,6 +122,30 @@ def ingest(
     render_report(run_ingest(source, file, report))
 
 
+def create_user(
+    runtime: Runtime,
+    username: str,
+    password: str,
+    role: Role,
+    organisation: str,
+    area: str | None,
+) -> NewUser:
+    runtime.vault.prepare()
+    with runtime.sessions.begin() as session:
+        return add_user(
+            session,
+            vault=runtime.vault,
+            clock=runtime.clock,
+            audit_key=runtime.keyring.audit_key,
+            actor=operator(),
+            username=username,
+            password=password,
+            role=role,
+            organisation=organisation,
+            area=area,
+        )
+
+
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Option()],
@@ -134,21 +158,7 @@ def users_add(
         password = getpass.getpass("Password: ")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    runtime = open_runtime()
-    runtime.vault.prepare()
-    with runtime.sessions.begin() as session:
-        user = add_user(
-            session,
-            vault=runtime.vault,
-            clock=runtime.clock,
-            audit_key=runtime.keyring.audit_key,
-            actor=operator(),
-            username=username,
-            password=password,
-            role=role,
-            organisation=organisation,
-            area=area,
-        )
+    user = create_user(open_runtime(), username, password, role, organisation, area)
     console.print(f"Created {role.value} '{user.username}'. TOTP secret for their authenticator:")
     typer.echo(user.totp_uri)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from datetime import date
@@ -11,13 +12,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from contactpoint.cli.app import app, operator, render_report, run_ingest
+from contactpoint.cli.app import app, create_user, operator, render_report, run_ingest
 from contactpoint.cli.output import console, progress_bar
 from contactpoint.domain.vocabulary import Role
 from contactpoint.errors import ContactPointError
 from contactpoint.runtime import open_runtime
 from contactpoint.services.setup import initialise
-from contactpoint.services.users import add_user
 from contactpoint.settings import Settings
 from contactpoint.synth import write_synthetic_feeds
 
@@ -79,8 +79,6 @@ def demo(
 ) -> None:
     """Fresh keys, synthetic feeds, ingest, demo users, then serve on 127.0.0.1:8000."""
     _fresh_demo_home(home)
-    import os
-
     os.environ["CONTACTPOINT_HOME"] = str(home)
     os.environ.pop("CONTACTPOINT_DATABASE_URL", None)
     os.environ.pop("CONTACTPOINT_KEYS", None)
@@ -94,28 +92,14 @@ def demo(
     for source in SOURCES:
         render_report(run_ingest(source, feeds / f"{source}.jsonl"))
     runtime = open_runtime(settings)
-    runtime.vault.prepare()
     table = Table(title="Demo accounts (synthetic data only)")
     for column in ("username", "role", "password", "TOTP secret"):
         table.add_column(column, overflow="fold", no_wrap=False)
-    with runtime.sessions.begin() as session:
-        for username, role, organisation, area in DEMO_USERS:
-            password = secrets.token_urlsafe(12)
-            user = add_user(
-                session,
-                vault=runtime.vault,
-                clock=runtime.clock,
-                audit_key=runtime.keyring.audit_key,
-                actor=operator(),
-                username=username,
-                password=password,
-                role=role,
-                organisation=organisation,
-                area=area,
-            )
-            table.add_row(
-                username, role.value, password, user.totp_uri.split("secret=")[1].split("&")[0]
-            )
+    for username, role, organisation, area in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        user = create_user(runtime, username, password, role, organisation, area)
+        secret = user.totp_uri.split("secret=")[1].split("&")[0]
+        table.add_row(username, role.value, password, secret)
     console.print(table)
     console.print(
         "Add a TOTP secret to an authenticator app (or read the current code with "

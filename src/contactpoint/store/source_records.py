@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from contactpoint.store.bulk import bulk_insert
 from contactpoint.store.tables import (
-    ENCRYPTED_CHILD_COLUMNS,
     BlindIndexEntry,
     Child,
     SourceRecord,
 )
 
-ENCRYPTED = [getattr(SourceRecord, f"{name}_enc") for name in ENCRYPTED_CHILD_COLUMNS]
+ENCRYPTED = [c for c in SourceRecord.__table__.columns if c.name.endswith("_enc")]
+"""Every ciphertext column of a source record, as the table defines them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,24 +61,6 @@ class Child(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-ENCRYPTED_CHILD_COLUMNS = (
-    "given_names",
-    "family_name",
-    "former_family_names",
-    "preferred_name",
-    "date_of_birth",
-    "gender",
-    "nhs_number",
-    "upn",
-    "address",
-    "no_fixed_abode",
-    "circumstances",
-    "carers",
-    "services",
-)
-"""The ciphertext columns of a source record, each named ``<field>_enc``."""
-
-
 class SourceRecord(Base):
     """One source's statement about one child, every personal value encrypted."""
 
