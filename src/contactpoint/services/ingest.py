@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -401,7 +402,7 @@ class FeedIngestor:
         pending: _Pending,
         state: _State,
         values: dict[str, Any] | None,
-        now: Any,
+        now: datetime,
         *,
         source: str | None = None,
         source_record_id: str | None = None,
@@ -426,7 +427,7 @@ class FeedIngestor:
             pending.updates.setdefault(state.record_id, {"id": state.record_id}).update(change)
 
     @staticmethod
-    def _flush(session: Session, pending: _Pending, now: Any) -> None:
+    def _flush(session: Session, pending: _Pending, now: datetime) -> None:
         store.insert_children(session, pending.children)
         store.insert_records(session, list(pending.inserts.values()))
         store.update_records(session, list(pending.updates.values()))
