@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench bench-linkage clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ pytest: $(BIN)/.installed
 bench: $(BIN)/.installed
 	scripts/ensure-postgres
 	$(BIN)/python benchmarks/ingest.py
+
+bench-linkage: $(BIN)/.installed
+	scripts/ensure-postgres
+	$(BIN)/python benchmarks/linkage.py
 
 clean:
 	rm -rf $(VENV) .contactpoint .mypy_cache .ruff_cache .pytest_cache
