@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -428,30 +428,40 @@ def main(argv: list[str] | None = None) -> int:
             f"({m.lines:,} lines): {m.lines_per_second:,.0f} lines/s, {verdict}."
         )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"ingest-{stamp}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": asdict(machine),
-                "feeds": feeds,
-                "target_lines_per_second_postgresql": TARGET_LINES_PER_SECOND,
-                "target_met": all(met for _, met in verdicts) if verdicts else None,
-                "measurements": [asdict(m) for m in measurements],
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
+    write_results(
+        RESULTS / f"ingest-{stamp}.json",
+        machine,
+        {
+            "feeds": feeds,
+            "target_lines_per_second_postgresql": TARGET_LINES_PER_SECOND,
+            "target_met": all(met for _, met in verdicts) if verdicts else None,
+            "measurements": [asdict(m) for m in measurements],
+        },
     )
-    console.print(f"Results written to {out}")
     return 0
 
 
-if __name__ == "__main__":
+def write_results(out: Path, machine: Machine, payload: dict[str, Any]) -> None:
+    """Every benchmark's JSON: when, on what machine, then its own figures."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": asdict(machine),
+        **payload,
+    }
+    out.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    console.print(f"Results written to {out}")
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Exit with main's status; a failed benchmark says why, without a traceback."""
     try:
         sys.exit(main())
     except BenchmarkError as exc:
         console.print(f"[red]Benchmark failed:[/red] {exc}")
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_main(main)

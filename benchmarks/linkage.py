@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
@@ -40,6 +39,8 @@ from ingest import (
     fresh_postgres_database,
     require_success,
     run_child,
+    run_main,
+    write_results,
 )
 from linkage_metrics import (
     GroupRecall,
@@ -704,34 +705,23 @@ def main(argv: list[str] | None = None) -> int:
         mark = "[green]met[/green]" if v["met"] else "[red]NOT met[/red]"
         console.print(f"  {v['children']:,} {v['system']}: {v['goal']}: {v['measured']}, {mark}")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"linkage-{stamp}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": asdict(machine),
-                "sizes": {str(k): v for k, v in sizes.items()},
-                "goals": {
-                    "precision": GOAL_PRECISION,
-                    "recall": GOAL_RECALL,
-                    "f1": "above Splink's (fixed threshold)",
-                    "records_per_second_postgresql": GOAL_RECORDS_PER_SECOND,
-                },
-                "verdicts": verdicts,
-                "results": [r.as_json() for r in results],
+    write_results(
+        RESULTS / f"linkage-{stamp}.json",
+        machine,
+        {
+            "sizes": {str(k): v for k, v in sizes.items()},
+            "goals": {
+                "precision": GOAL_PRECISION,
+                "recall": GOAL_RECALL,
+                "f1": "above Splink's (fixed threshold)",
+                "records_per_second_postgresql": GOAL_RECORDS_PER_SECOND,
             },
-            indent=2,
-        ),
-        encoding="utf-8",
+            "verdicts": verdicts,
+            "results": [r.as_json() for r in results],
+        },
     )
-    console.print(f"Results written to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchmarkError as exc:
-        console.print(f"[red]Benchmark failed:[/red] {exc}")
-        sys.exit(1)
+    run_main(main)
