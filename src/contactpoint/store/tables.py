@@ -56,6 +56,8 @@ class Child(Base):
     id: Mapped[str] = mapped_column(String(14), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     shielded: Mapped[bool] = mapped_column(Boolean, default=False)
+    shield_origin: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """``local_authority`` (a person decided) or ``review`` (shielded until a link is reviewed)."""
     merged_into: Mapped[str | None] = mapped_column(ForeignKey("children.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,6 +90,9 @@ class SourceRecord(Base):
     circumstances_enc: Mapped[bytes] = mapped_column(LargeBinary)
     carers_enc: Mapped[bytes] = mapped_column(LargeBinary)
     services_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    match_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The record's normalised match features in one ciphertext, so scoring a
+    candidate costs one decryption rather than nine."""
 
 
 class BlindIndexEntry(Base):
@@ -99,6 +104,61 @@ class BlindIndexEntry(Base):
         ForeignKey("source_records.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+
+
+class IdentityChange(Base):
+    """One change to which child a set of source records belongs, with before and after.
+
+    Accepting or rejecting a review item, merging and splitting children, and
+    undoing any of those: each is a row here, written in the same transaction
+    as its audit entry, so every change can be shown and reversed.
+    """
+
+    __tablename__ = "identity_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    moves: Mapped[str] = mapped_column(Text)
+    """JSON list of ``{"record_id", "from", "to"}``: identifiers only."""
+    children_before: Mapped[str] = mapped_column(Text)
+    children_after: Mapped[str] = mapped_column(Text)
+    """JSON ``{child_id: {"status", "merged_into", "shielded", "shield_origin"}}``."""
+    undoes: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("identity_changes.id"), nullable=True
+    )
+    undone_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("identity_changes.id"), nullable=True
+    )
+
+
+class ReviewItem(Base):
+    """A source record the matcher could not place with confidence.
+
+    The record is stored (encrypted, like any other) under a provisional child
+    so that nothing is lost while it waits; the item names the candidate
+    children and the match evidence, identifiers and weights only.
+    """
+
+    __tablename__ = "review_items"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("source_records.id"), index=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    candidates: Mapped[str] = mapped_column(Text)
+    """JSON list of ``{"child_id", "weight", "levels"}``, best first."""
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    change_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("identity_changes.id"), nullable=True
+    )
+
+
+Index("ix_review_items_status_created_at", ReviewItem.status, ReviewItem.created_at)
 
 
 class User(Base):
