@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.clock import Clock, SystemClock
 from contactpoint.errors import ContactPointError, KeyMaterialError
+from contactpoint.identity.linker import ProbabilisticLinker
+from contactpoint.identity.model import load_model
 from contactpoint.settings import Settings
 from contactpoint.store.data_keys import SqlDataKeyStore, all_data_keys
 from contactpoint.store.database import READ_ONLY, make_engine, session_factory
@@ -83,6 +85,11 @@ class Runtime:
     @cached_property
     def digester(self) -> ContentDigester:
         return ContentDigester(self.keyring)
+
+    @cached_property
+    def linker(self) -> ProbabilisticLinker:
+        model = load_model(self.settings.match_model)
+        return ProbabilisticLinker(model.for_population(self.settings.population))
 
 
 def ensure_home(settings: Settings) -> None:

@@ -5,10 +5,11 @@ Secrets have no defaults. Keys are never read from or written to the database.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,16 @@ class Settings(BaseSettings):
     key_file: Path | None = None
     keys: SecretStr | None = None
     """The whole keyring as JSON, for deployments that inject secrets by environment."""
+    match_model: Path | None = None
+    """A model file made by ``contactpoint linkage train``; the shipped one when unset."""
+    population: int = Field(default=11_000_000, ge=1)
+    """How many children the index serves: sets the matcher's prior (see docs/linkage.md)."""
+    api_token_minutes: int = Field(default=15, ge=1, le=60)
+    """How long a JSON API bearer token lasts; short, because a stolen one works until then."""
+
+    @cached_property
+    def api_token_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.api_token_minutes)
 
     @cached_property
     def resolved_key_file(self) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date, timedelta
 import os
 import secrets
 import shutil
@@ -225,6 +226,20 @@ def child(**overrides: Any) -> dict[str, Any]:
     return value
 
 
+_GIVEN = ("Amelia", "Oliver", "Isla", "Noah", "Freya", "Theo", "Zara", "Kwame", "Mei", "Tomasz")
+
+
+def distinct_child(n: int, **overrides: Any) -> dict[str, Any]:
+    """Child ``n`` of a set that no matcher should take for one another."""
+    born = date(2009, 1, 1) + timedelta(days=37 * n)
+    return child(
+        given_names=_GIVEN[n % len(_GIVEN)],
+        date_of_birth=born.isoformat(),
+        nhs_number=nhs_number(n),
+        **overrides,
+    )
+
+
 def line(source_record_id: str, child_value: dict[str, Any] | None = None, **extra: Any) -> str:
     value: dict[str, Any] = {
         "source_record_id": source_record_id,
@@ -289,7 +304,10 @@ def build_with_data(install: Installation) -> None:
     install.init()
     feed = write_feed(
         install.workdir / "first.jsonl",
-        [line("SC-0001", child(nhs_number=NHS_A)), line("SC-0002", child(nhs_number=NHS_B))],
+        [
+            line("SC-0001", child(nhs_number=NHS_A)),
+            line("SC-0002", child(nhs_number=NHS_B, given_names="Oliver", gender="male")),
+        ],
     )
     _, report = install.ingest(feed)
     assert report["created"] == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.cli.conftest import (
     Result,
     Templates,
     child,
+    distinct_child,
     line,
     nhs_number,
     rejection_reasons,
@@ -197,11 +199,8 @@ def build_mixed_feed(path: Path) -> tuple[list[str], dict[str, int]]:
     line_of: dict[str, int] = {}
     for number, bad in enumerate(ALL_BAD):
         srid = f"GOOD-{number:03d}"
-        nhs = nhs_number(number)
         good_ids.append(srid)
-        contents.append(
-            line(srid, child(given_names=f"Child {number}", nhs_number=nhs)).encode("utf-8")
-        )
+        contents.append(line(srid, distinct_child(number)).encode("utf-8"))
         contents.append(bad.content)
         line_of[bad.name] = len(contents)
     assert ALL_BAD[-1] is TRUNCATED
@@ -301,6 +300,7 @@ def _name_lines() -> list[str]:
                     preferred_name=name,
                     former_family_names=[name],
                     nhs_number=nhs_number(1000 + number),
+                    date_of_birth=(date(2009, 1, 1) + timedelta(days=37 * number)).isoformat(),
                 ),
                 carers=[{"name": name, "relationship": "mother"}],
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.cli.conftest import CONTACTPOINT, Installation, child, line, nhs_number, write_feed
+from tests.cli.conftest import CONTACTPOINT, Installation, distinct_child, line, write_feed
 
 
 def test_concurrent_ingests_keep_one_verifiable_chain(initialised: Installation) -> None:
@@ -12,7 +12,7 @@ def test_concurrent_ingests_keep_one_verifiable_chain(initialised: Installation)
     feeds = []
     for worker in range(2):
         lines = [
-            line(f"W{worker}-{i:04d}", child(nhs_number=nhs_number(worker * 1000 + i)))
+            line(f"W{worker}-{i:04d}", distinct_child(worker * 1000 + i))
             for i in range(1200)
         ]
         feeds.append(write_feed(install.workdir / f"w{worker}.jsonl", lines))

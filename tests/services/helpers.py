@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor
 from contactpoint.clock import Clock
-from contactpoint.identity.linker import DeterministicLinker
+from contactpoint.identity.linker import ProbabilisticLinker
+from contactpoint.identity.model import load_model
 from contactpoint.services.ingest import FeedIngestor, IngestReport
 from contactpoint.store.tables import BlindIndexEntry, Child, SourceRecord
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
@@ -36,7 +37,7 @@ class Ingest:
             vault=vault,
             indexer=BlindIndexer(keyring),
             digester=ContentDigester(keyring),
-            linker=DeterministicLinker(),
+            linker=ProbabilisticLinker(load_model()),
             clock=clock,
             audit_key=keyring.audit_key,
             actor=actor,

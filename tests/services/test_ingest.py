@@ -59,14 +59,16 @@ def test_different_nhs_numbers_are_never_linked_even_with_same_upn(
 ) -> None:
     ingest("nhs-pds", line())
     report = ingest("school-census", line(_source_record_id="X-1", nhs_number="4010232137"))
-    assert report.counts.created == 1
+    assert report.counts.linked == 0
+    assert report.counts.queued_for_review == 1, "all else agrees: a person must look"
     assert len(set(links(connection).values())) == 2
 
 
-def test_no_identifier_makes_a_new_child(ingest: Ingest, connection: Connection) -> None:
+def test_no_identifier_links_on_agreeing_details(ingest: Ingest, connection: Connection) -> None:
     ingest("nhs-pds", line())
     report = ingest("child-benefit", line(_source_record_id="CB-1", nhs_number=None, upn=None))
-    assert report.counts.created == 1
+    assert report.counts.linked == 1
+    assert len(set(links(connection).values())) == 1
 
 
 def test_links_within_one_batch(ingest: Ingest, connection: Connection) -> None:
@@ -169,7 +171,9 @@ def test_record_keeps_provenance_of_every_field(
     assert record is not None
     assert record.upn is not None
     assert record.upn.provenance.source == "school-census"
-    assert {s.provenance.source for s in record.services} == {"nhs-pds", "school-census"}
+    (school,) = record.services
+    assert school.provenance.source == "school-census", "the census is the school's own return"
+    assert "services" not in record.alternatives
 
 
 def test_every_batch_is_audited_and_chain_verifies(

@@ -14,16 +14,18 @@ import typer
 
 from contactpoint.audit.trail import Actor
 from contactpoint.cli.output import console, errors, progress_bar
+from contactpoint.clock import SystemClock
 from contactpoint.domain.vocabulary import Role
 from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import FeedFileError
-from contactpoint.identity.linker import DeterministicLinker
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.ingest import FeedIngestor, IngestReport
 from contactpoint.services.keys import retire_keys, rotate_keys
 from contactpoint.services.linkage import export_linkage
+from contactpoint.services.model_training import train_from_feeds
 from contactpoint.services.setup import initialise
+from contactpoint.services.sign_in import DisableOutcome, disable_user
 from contactpoint.services.users import NewUser, add_user
 from contactpoint.settings import Settings
 
@@ -94,7 +96,7 @@ def run_ingest(source: str, file: Path, report_path: Path | None = None) -> Inge
         vault=runtime.vault,
         indexer=runtime.indexer,
         digester=runtime.digester,
-        linker=DeterministicLinker(),
+        linker=runtime.linker,
         clock=runtime.clock,
         audit_key=runtime.keyring.audit_key,
         actor=operator(),
@@ -163,6 +165,25 @@ def users_add(
     typer.echo(user.totp_uri)
 
 
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="The user to disable.")]) -> None:
+    """Disable a user at once: they cannot sign in, and their API tokens stop working."""
+    runtime = open_runtime()
+    with runtime.sessions.begin() as session:
+        result = disable_user(
+            session,
+            keyring=runtime.keyring,
+            clock=runtime.clock,
+            actor=operator(),
+            username=username,
+            within_area=None,
+            unrestricted=True,
+        )
+    if result.outcome is DisableOutcome.UNKNOWN_USER:
+        raise ContactPointError(f"There is no user called '{username}': check the spelling.")
+    console.print(f"Disabled '{username}'; {result.tokens_revoked} API tokens revoked.")
+
+
 @keys_app.command("rotate")
 def keys_rotate(
     retire: Annotated[
@@ -203,6 +224,32 @@ def audit_verify() -> None:
     console.print(f"Audit chain intact: {result.verified} entries verified.")
 
 
+@linkage_app.command("train")
+def linkage_train(
+    feeds: Annotated[Path, typer.Option(help="Directory of feed files, one <source>.jsonl each.")],
+    children: Annotated[int, typer.Option(help="How many children the sample was drawn from.")],
+    out: Annotated[Path, typer.Option(help="Model file to write (JSON).")],
+    version: Annotated[str, typer.Option(help="Version label stored in the model.")] = "dev",
+    seed: Annotated[int, typer.Option(help="Seed for the random pairs that estimate u.")] = 0,
+) -> None:
+    """Estimate a match model (EM and random-pair u) from unlabelled feeds."""
+    paths = {p.stem: p for p in sorted(feeds.glob("*.jsonl"))} if feeds.is_dir() else {}
+    if not paths:
+        raise ContactPointError(f"No *.jsonl feed files in {feeds}: give a directory of feeds.")
+    model = train_from_feeds(
+        paths,
+        children=children,
+        version=version,
+        today=SystemClock().today(),
+        seed=seed,
+        progress=lambda message: console.print(f"  {message}"),
+    )
+    model.save(out)
+    console.print(
+        f"Wrote match model {version} ({model.provenance['records']:,} records) to {out}."
+    )
+
+
 @linkage_app.command("export")
 def linkage_export(out: Annotated[Path, typer.Option(help="CSV file to write.")]) -> None:
     """Write source,source_record_id,child_id for every source record (no personal data)."""
@@ -220,7 +267,7 @@ def linkage_export(out: Annotated[Path, typer.Option(help="CSV file to write.")]
 
 def _register_commands() -> None:
     """Commands in their own modules attach themselves to ``app`` on import."""
-    from contactpoint.cli import demo, serve  # noqa: F401
+    from contactpoint.cli import demo, review, serve  # noqa: F401
 
 
 def main() -> None:

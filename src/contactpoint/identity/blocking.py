@@ -1,41 +1,46 @@
-"""The blind-index keys under which a source record can be found."""
+"""The blocking keys under which a record is indexed and its candidates found.
+
+Each key combines fields, so that a candidate set stays small at national
+scale, and the four combined kinds overlap, so that one error in any field
+(a nickname, a new surname, a transposed date, a house move, swapped names)
+still leaves at least one key in common with the true child. In the database
+each key is only ever present as a truncated keyed token
+(:mod:`contactpoint.vault.blind_index`); in memory (the bulk load) the key
+itself is used.
+"""
 
 from __future__ import annotations
 
-from contactpoint.domain.child import ChildDetails
-from contactpoint.identity.normalise import compact_postcode, first_given_name, normalise_name
+from datetime import date
+
+from contactpoint.identity.features import MatchFeatures
 from contactpoint.vault.blind_index import IndexKind
 
-
-def index_keys(child: ChildDetails) -> set[tuple[IndexKind, str]]:
-    keys: set[tuple[IndexKind, str]] = {
-        (IndexKind.DATE_OF_BIRTH, child.date_of_birth.isoformat()),
-    }
-    for family in (child.family_name, *child.former_family_names):
-        normalised = normalise_name(family)
-        if normalised:
-            keys.add((IndexKind.FAMILY_NAME, normalised))
-    given = first_given_name(child.given_names)
-    if given:
-        keys.add((IndexKind.GIVEN_NAME, given))
-    if child.preferred_name:
-        preferred = first_given_name(child.preferred_name)
-        if preferred:
-            keys.add((IndexKind.GIVEN_NAME, preferred))
-    if child.nhs_number:
-        keys.add((IndexKind.NHS_NUMBER, child.nhs_number))
-    if child.upn:
-        keys.add((IndexKind.UPN, child.upn))
-    if child.address and child.address.postcode:
-        keys.add((IndexKind.POSTCODE, compact_postcode(child.address.postcode)))
-    return keys
+BlockingKey = tuple[IndexKind, str]
 
 
-def identifier_keys(child: ChildDetails) -> set[tuple[IndexKind, str]]:
-    """The keys deterministic linking looks under: national identifiers only."""
-    keys: set[tuple[IndexKind, str]] = set()
-    if child.nhs_number:
-        keys.add((IndexKind.NHS_NUMBER, child.nhs_number))
-    if child.upn:
-        keys.add((IndexKind.UPN, child.upn))
+def birth_key(born: date) -> str:
+    """The date of birth with day and month in either order, so a transposed
+    date (12/10 for 10/12) falls in the same block as the true one."""
+    low, high = sorted((born.month, born.day))
+    return f"{born.year}-{low:02d}-{high:02d}"
+
+
+def blocking_keys(record: MatchFeatures) -> set[BlockingKey]:
+    born = birth_key(record.date_of_birth)
+    keys: set[BlockingKey] = set()
+    for family in (record.family, *record.former):
+        if family:
+            keys.add((IndexKind.FAMILY_DOB, f"{family}|{born}"))
+    for given in (record.first, record.preferred):
+        if given:
+            keys.add((IndexKind.GIVEN_DOB, f"{given}|{born}"))
+    if record.first and record.family:
+        keys.add((IndexKind.NAME_PAIR, "|".join(sorted((record.first, record.family)))))
+    if record.postcode:
+        keys.add((IndexKind.POSTCODE_DOB, f"{record.postcode}|{born}"))
+    if record.nhs_number:
+        keys.add((IndexKind.NHS_NUMBER, record.nhs_number))
+    if record.upn:
+        keys.add((IndexKind.UPN, record.upn))
     return keys

@@ -1,9 +1,22 @@
 """Deciding which child a new source record is about.
 
-The seam for identity resolution: ingest gathers candidates through the blind
-indexes, decrypts them, and asks a :class:`Linker`. The deterministic linker
-here links only on an exact national identifier; a probabilistic linker takes
-its place without ingest changing.
+Ingest (or the bulk load) gathers candidate children through the blocking
+keys, with every active record of each, and asks the linker. The decision is
+pure: no I/O, so the rules below are tested directly.
+
+* A child is scored by its best-matching record (Fellegi-Sunter match weight).
+* Two different national identifiers (NHS number or UPN) are never linked
+  automatically: if all else agrees strongly the record goes to review.
+* Clearly different given names with everything else alike is what twins look
+  like, so such a candidate is never linked; it is not queued either (every
+  twin would be), unless an identifier says they are the same child.
+* At or above the upper threshold, with no rival (another settled child within
+  ``margin`` of the best, or itself above the upper threshold): link. A child that is itself
+  waiting for review is no rival to a settled one, so one uncertain record
+  does not send every later record of the same child to the queue. Between the
+  thresholds, or with a rival: review. Below the lower: a new child.
+* A record that is even a weak candidate for a shielded child is shielded and
+  queued until a person has looked, so a duplicate never escapes a shield.
 """
 
 from __future__ import annotations
@@ -13,7 +26,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from contactpoint.domain.child import ChildDetails
+from contactpoint.identity.comparisons import COMPARISONS, G, Levels, N, U, compare, describe
+from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.model import MatchModel
 
 
 class Outcome(StrEnum):
@@ -22,10 +37,44 @@ class Outcome(StrEnum):
     REVIEW = "review"
 
 
+class ReviewReason(StrEnum):
+    UNCERTAIN = "uncertain_match"
+    CONFLICTING_IDENTIFIER = "conflicting_identifier"
+    AMBIGUOUS = "ambiguous"
+    SHIELDED_CANDIDATE = "shielded_candidate"
+
+
+GIVEN_WEAK = COMPARISONS[G].levels.index("weak")
+GIVEN_DIFFERENT = COMPARISONS[G].levels.index("different")
+IDENTIFIER_EXACT = 1
+IDENTIFIER_DIFFERENT = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """One active source record of a candidate child."""
+
     child_id: str
-    details: ChildDetails
+    features: MatchFeatures
+    shielded: bool = False
+    provisional: bool = False
+    """The child is itself waiting in the review queue: not a rival to a settled child."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredChild:
+    child_id: str
+    weight: float
+    levels: Levels
+    shielded: bool
+    provisional: bool = False
+
+    def evidence(self) -> dict[str, object]:
+        return {
+            "child_id": self.child_id,
+            "weight": round(self.weight, 2),
+            "levels": describe(self.levels),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,29 +82,115 @@ class LinkDecision:
     outcome: Outcome
     child_id: str | None = None
     rule: str = ""
+    candidates: tuple[ScoredChild, ...] = ()
+    """For review: the children a person should compare, best first."""
+    shield: bool = False
+    """Place the record's new child under a shield until reviewed."""
 
 
 class Linker(Protocol):
-    def decide(self, record: ChildDetails, candidates: Sequence[Candidate]) -> LinkDecision: ...
+    def decide(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> LinkDecision: ...
 
 
-class DeterministicLinker:
-    """Same NHS number, or same UPN without a conflicting NHS number: same child.
+@dataclass(frozen=True, slots=True)
+class _Child:
+    scored: ScoredChild
+    conflict: bool
+    identifier_agrees: bool
+    weight_without_identifiers: float
 
-    Two different NHS numbers are never linked, even when the UPN agrees.
-    """
 
-    def decide(self, record: ChildDetails, candidates: Sequence[Candidate]) -> LinkDecision:
-        if record.nhs_number:
-            for candidate in candidates:
-                if candidate.details.nhs_number == record.nhs_number:
-                    return LinkDecision(Outcome.LINK, candidate.child_id, "nhs_number")
-        if record.upn:
-            for candidate in candidates:
-                other_nhs = candidate.details.nhs_number
-                conflicting = bool(
-                    record.nhs_number and other_nhs and other_nhs != record.nhs_number
+class ProbabilisticLinker:
+    def __init__(self, model: MatchModel) -> None:
+        self.model = model
+
+    def score(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> list[_Child]:
+        best: dict[str, tuple[float, Levels, Candidate]] = {}
+        conflict: set[str] = set()
+        agrees: set[str] = set()
+        for candidate in candidates:
+            levels = compare(record, candidate.features)
+            weight = self.model.weight(levels, record, candidate.features)
+            if IDENTIFIER_DIFFERENT in (levels[N], levels[U]):
+                conflict.add(candidate.child_id)
+            if IDENTIFIER_EXACT in (levels[N], levels[U]):
+                agrees.add(candidate.child_id)
+            current = best.get(candidate.child_id)
+            if current is None or weight > current[0]:
+                best[candidate.child_id] = (weight, levels, candidate)
+        children = []
+        for child_id, (weight, levels, candidate) in best.items():
+            identifiers = self.model.level_weight(N, levels[N]) + self.model.level_weight(
+                U, levels[U]
+            )
+            children.append(
+                _Child(
+                    ScoredChild(
+                        child_id, weight, levels, candidate.shielded, candidate.provisional
+                    ),
+                    conflict=child_id in conflict,
+                    identifier_agrees=child_id in agrees,
+                    weight_without_identifiers=weight - identifiers,
                 )
-                if candidate.details.upn == record.upn and not conflicting:
-                    return LinkDecision(Outcome.LINK, candidate.child_id, "upn")
-        return LinkDecision(Outcome.NEW, rule="no_identifier_match")
+            )
+        children.sort(key=lambda c: c.scored.weight, reverse=True)
+        return children
+
+    def decide(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> LinkDecision:
+        thresholds = self.model.thresholds
+        children = self.score(record, candidates)
+        linkable: list[ScoredChild] = []
+        review: list[ScoredChild] = []
+        reason = ReviewReason.UNCERTAIN
+        for child in children:
+            scored = child.scored
+            given = scored.levels[G]
+            if child.conflict:
+                if child.weight_without_identifiers >= thresholds.upper and given < GIVEN_WEAK:
+                    review.append(scored)
+                    reason = ReviewReason.CONFLICTING_IDENTIFIER
+                continue
+            if given == GIVEN_DIFFERENT:
+                if child.identifier_agrees:
+                    review.append(scored)
+                continue
+            if scored.weight >= thresholds.upper and given != GIVEN_WEAK:
+                linkable.append(scored)
+            elif scored.weight >= thresholds.lower:
+                review.append(scored)
+        weak_shielded = any(
+            c.scored.shielded and c.scored.weight >= thresholds.weak for c in children
+        )
+        settled = [s for s in linkable if not s.provisional]
+        if len(settled) == 1:
+            best = settled[0]
+            rivals = [
+                s
+                for s in (*linkable, *review)
+                if s is not best
+                and not s.provisional
+                and s.weight >= min(thresholds.upper, best.weight - thresholds.margin)
+            ]
+            if not rivals:
+                return LinkDecision(Outcome.LINK, best.child_id, "match")
+        if len(linkable) > 1 or (linkable and review):
+            reason = ReviewReason.AMBIGUOUS
+        if linkable or review:
+            return LinkDecision(
+                Outcome.REVIEW,
+                rule=reason,
+                candidates=tuple(sorted([*linkable, *review], key=lambda s: -s.weight)),
+                shield=weak_shielded,
+            )
+        if weak_shielded:
+            return LinkDecision(
+                Outcome.REVIEW,
+                rule=ReviewReason.SHIELDED_CANDIDATE,
+                candidates=tuple(
+                    c.scored
+                    for c in children
+                    if c.scored.shielded and c.scored.weight >= thresholds.weak
+                ),
+                shield=True,
+            )
+        return LinkDecision(Outcome.NEW, rule="no_match")

@@ -9,10 +9,11 @@ only itself and nothing half-written is left behind.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -24,22 +25,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor, record
 from contactpoint.clock import Clock
-from contactpoint.domain.child import ChildDetails
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.vocabulary import FeedAction
 from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_stream
-from contactpoint.identity.blocking import identifier_keys, index_keys
-from contactpoint.identity.linker import Candidate, Linker, Outcome
+from contactpoint.identity.blocking import BlockingKey, blocking_keys
+from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.linker import Candidate, LinkDecision, Linker, Outcome
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import estimated_rows, refresh_statistics
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
-from contactpoint.vault.blind_index import BlindIndexer, ContentDigester, IndexKind
+from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.record_cipher import (
     CHILD_FIELDS,
+    decrypt_field,
     decrypt_fields,
     details_from_fields,
+    encrypt_field,
     encrypt_record,
 )
 
@@ -48,6 +51,10 @@ log = logging.getLogger(__name__)
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 BATCH_SIZE = 500
 ANALYZE_AFTER = 5000
+FEATURE_CACHE = 200_000
+"""Decrypted match features kept between batches: a feed's later lines often
+meet the same candidate children (families, twins), and re-decrypting them
+would cost more than the memory (a few hundred bytes each)."""
 DATABASE_REFUSED = "could not be stored: the database refused it"
 
 
@@ -95,6 +102,39 @@ class _Pending:
     reindexed: set[uuid.UUID] = field(default_factory=set)
     tokens: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Pool:
+    """Candidate children for a batch: found through tokens, plus the batch's own new records."""
+
+    by_token: dict[tuple[int, int], set[str]] = field(default_factory=lambda: defaultdict(set))
+    records: dict[str, list[MatchFeatures]] = field(default_factory=lambda: defaultdict(list))
+    shielded: set[str] = field(default_factory=set)
+    provisional: set[str] = field(default_factory=set)
+
+    def candidates(self, tokens: Iterable[tuple[int, int]]) -> list[Candidate]:
+        children: set[str] = set()
+        for token in tokens:
+            children |= self.by_token.get(token, set())
+        return [
+            Candidate(
+                child_id,
+                features,
+                shielded=child_id in self.shielded,
+                provisional=child_id in self.provisional,
+            )
+            for child_id in sorted(children)
+            for features in self.records.get(child_id, ())
+        ]
+
+    def add(
+        self, child_id: str, features: MatchFeatures, tokens: Iterable[tuple[int, int]]
+    ) -> None:
+        self.records[child_id].append(features)
+        for token in tokens:
+            self.by_token[token].add(child_id)
 
 
 @dataclass
@@ -131,6 +171,7 @@ class FeedIngestor:
         self._batch_size = batch_size
         self._rows_seen: int | None = None
         self._inserted_since_analyze = 0
+        self._features: OrderedDict[uuid.UUID, MatchFeatures] = OrderedDict()
 
     def ingest(
         self, source: str, path: Path, progress: Callable[[int], None] | None = None
@@ -258,29 +299,47 @@ class FeedIngestor:
             )
         return counts, rejections
 
-    def _tokens(self, keys: Iterable[tuple[IndexKind, str]]) -> set[tuple[int, int]]:
+    def _tokens(self, keys: Iterable[BlockingKey]) -> set[tuple[int, int]]:
         return {(int(kind), self._indexer.token(kind, value)) for kind, value in keys}
 
-    def _candidates(
-        self, session: Session, lines: Sequence[ParsedLine]
-    ) -> dict[tuple[int, int], list[Candidate]]:
-        """Existing children that share an identifier token with any new line."""
-        wanted: set[tuple[int, int]] = set()
-        for line in lines:
-            if line.line.child is not None:
-                wanted |= self._tokens(identifier_keys(line.line.child.to_domain()))
-        hits = store.find_tokens(session, wanted)
-        rows = store.load_encrypted(session, {h.record_id for h in hits}, CHILD_FIELDS)
-        details = {
-            row["id"]: details_from_fields(
-                decrypt_fields(self._vault, row["id"], row, CHILD_FIELDS)
-            )
-            for row in rows
-        }
-        found: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
+    def _remember(self, record_id: uuid.UUID, features: MatchFeatures) -> None:
+        self._features[record_id] = features
+        self._features.move_to_end(record_id)
+        if len(self._features) > FEATURE_CACHE:
+            self._features.popitem(last=False)
+
+    def _candidate_pool(self, session: Session, tokens: set[tuple[int, int]]) -> _Pool:
+        """Every active record of every child that shares a blocking token with the batch."""
+        pool = _Pool()
+        hits = store.find_tokens(session, tokens)
         for hit in hits:
-            found[(hit.kind, hit.token)].append(Candidate(hit.child_id, details[hit.record_id]))
-        return found
+            pool.by_token[(hit.kind, hit.token)].add(hit.child_id)
+        children = {hit.child_id for hit in hits}
+        for child_id, flags in store.child_flags(session, children).items():
+            if flags.shielded:
+                pool.shielded.add(child_id)
+            if flags.provisional:
+                pool.provisional.add(child_id)
+        rows = store.active_records_of_children(session, children, ("match",))
+        missing = [
+            r["id"] for r in rows if r["id"] not in self._features and r["match_enc"] is None
+        ]
+        legacy = {
+            row["id"]: MatchFeatures.of(
+                details_from_fields(decrypt_fields(self._vault, row["id"], row, CHILD_FIELDS))
+            )
+            for row in store.load_encrypted(session, missing, CHILD_FIELDS)
+        }
+        for row in rows:
+            record_id = row["id"]
+            features = self._features.get(record_id) or legacy.get(record_id)
+            if features is None:
+                features = MatchFeatures.from_json(
+                    decrypt_field(self._vault, record_id, "match", row["match_enc"])
+                )
+            self._remember(record_id, features)
+            pool.records[row["child_id"]].append(features)
+        return pool
 
     def _apply(
         self, session: Session, source: str, batch: Sequence[ParsedLine]
@@ -294,12 +353,23 @@ class FeedIngestor:
             srid: _State(k.id, k.child_id, k.content_digest, k.ended, new=False)
             for srid, k in known.items()
         }
-        fresh = [
-            p
-            for p in batch
-            if p.line.source_record_id not in known and p.line.action is FeedAction.UPSERT
-        ]
-        candidates = self._candidates(session, fresh)
+        features: dict[int, MatchFeatures] = {}
+        tokens: dict[int, set[tuple[int, int]]] = {}
+        for parsed in batch:
+            if parsed.line.child is not None:
+                features[parsed.line_number] = MatchFeatures.of(parsed.line.child.to_domain())
+                tokens[parsed.line_number] = self._tokens(
+                    blocking_keys(features[parsed.line_number])
+                )
+        pool = self._candidate_pool(
+            session,
+            {
+                token
+                for p in batch
+                if p.line.source_record_id not in known and p.line.action is FeedAction.UPSERT
+                for token in tokens[p.line_number]
+            },
+        )
 
         for parsed in batch:
             line = parsed.line
@@ -338,23 +408,19 @@ class FeedIngestor:
                 state.ended = False
                 counts.updated += 1
             else:
-                child_id = self._link(domain_record.child, candidates, counts)
-                if child_id is None:
-                    child_id = new_contactpoint_id()
-                    pending.children.append(
-                        {
-                            "id": child_id,
-                            "status": "active",
-                            "shielded": False,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                    )
-                state = _State(uuid.uuid4(), child_id, digest, ended=False, new=True)
+                record_features = features[parsed.line_number]
+                record_tokens = tokens[parsed.line_number]
+                decision = self._linker.decide(record_features, pool.candidates(record_tokens))
+                record_id = uuid.uuid4()
+                child_id = self._place(pending, pool, decision, record_id, counts, now)
+                state = _State(record_id, child_id, digest, ended=False, new=True)
                 states[srid] = state
-                for key in self._tokens(identifier_keys(domain_record.child)):
-                    candidates.setdefault(key, []).append(Candidate(child_id, domain_record.child))
+                pool.add(child_id, record_features, record_tokens)
+            self._remember(state.record_id, features[parsed.line_number])
             columns = encrypt_record(self._vault, state.record_id, domain_record)
+            columns["match_enc"] = encrypt_field(
+                self._vault, state.record_id, "match", features[parsed.line_number].to_json()
+            )
             self._write_record(
                 pending,
                 state,
@@ -370,7 +436,7 @@ class FeedIngestor:
                     "record_id": state.record_id,
                     "child_id": state.child_id,
                 }
-                for kind, token in self._tokens(index_keys(domain_record.child))
+                for kind, token in tokens[parsed.line_number]
             ]
             pending.reindexed.add(state.record_id)
             pending.touched.add(state.child_id)
@@ -378,24 +444,52 @@ class FeedIngestor:
         self._flush(session, pending, now)
         return counts, rejections
 
-    def _link(
-        self,
-        child: ChildDetails,
-        candidates: dict[tuple[int, int], list[Candidate]],
+    @staticmethod
+    def _place(
+        pending: _Pending,
+        pool: _Pool,
+        decision: LinkDecision,
+        record_id: uuid.UUID,
         counts: IngestCounts,
-    ) -> str | None:
-        pool: list[Candidate] = []
-        for key in self._tokens(identifier_keys(child)):
-            pool.extend(candidates.get(key, ()))
-        decision = self._linker.decide(child, pool)
+        now: datetime,
+    ) -> str:
+        """The child a new record goes to: linked, new, or new and waiting for review."""
         if decision.outcome is Outcome.LINK and decision.child_id is not None:
             counts.linked += 1
             return decision.child_id
+        child_id = new_contactpoint_id()
+        pending.children.append(
+            {
+                "id": child_id,
+                "status": "active",
+                "shielded": decision.shield,
+                "shield_origin": "review" if decision.shield else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if decision.shield:
+            pool.shielded.add(child_id)
         if decision.outcome is Outcome.REVIEW:
             counts.queued_for_review += 1
+            pool.provisional.add(child_id)
+            pending.reviews.append(
+                {
+                    "id": uuid.uuid4(),
+                    "record_id": record_id,
+                    "child_id": child_id,
+                    "reason": decision.rule,
+                    "candidates": json.dumps([c.evidence() for c in decision.candidates]),
+                    "status": "open",
+                    "created_at": now,
+                    "resolved_at": None,
+                    "resolved_by": None,
+                    "change_id": None,
+                }
+            )
         else:
             counts.created += 1
-        return None
+        return child_id
 
     @staticmethod
     def _write_record(
@@ -436,4 +530,5 @@ class FeedIngestor:
             pending.reindexed - set(pending.inserts),
             [row for rows in pending.tokens.values() for row in rows],
         )
+        store.insert_review_items(session, pending.reviews)
         store.touch_children(session, pending.touched, now)

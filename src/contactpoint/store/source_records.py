@@ -20,6 +20,7 @@ from contactpoint.store.bulk import bulk_insert
 from contactpoint.store.tables import (
     BlindIndexEntry,
     Child,
+    ReviewItem,
     SourceRecord,
 )
 
@@ -113,6 +114,54 @@ def active_records_of_child(session: Session, child_id: str) -> list[RowMapping]
             .order_by(SourceRecord.updated_at, SourceRecord.source)
         ).mappings()
     )
+
+
+def active_records_of_children(
+    session: Session, child_ids: Collection[str], columns: Iterable[str]
+) -> list[RowMapping]:
+    """The named ciphertext columns of every active record of these children."""
+    if not child_ids:
+        return []
+    wanted = [getattr(SourceRecord, f"{name}_enc") for name in columns]
+    return list(
+        session.execute(
+            select(SourceRecord.id, SourceRecord.child_id, *wanted).where(
+                SourceRecord.child_id.in_(sorted(child_ids)), SourceRecord.ended_at.is_(None)
+            )
+        ).mappings()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFlags:
+    shielded: bool
+    provisional: bool
+    """The child was made for a record waiting in the review queue."""
+
+
+def child_flags(session: Session, child_ids: Collection[str]) -> dict[str, ChildFlags]:
+    if not child_ids:
+        return {}
+    ids = sorted(child_ids)
+    shielded = dict(
+        (row.id, row.shielded)
+        for row in session.execute(select(Child.id, Child.shielded).where(Child.id.in_(ids)))
+    )
+    provisional = set(
+        session.execute(
+            select(ReviewItem.child_id).where(
+                ReviewItem.child_id.in_(ids), ReviewItem.status == "open"
+            )
+        ).scalars()
+    )
+    return {
+        child_id: ChildFlags(bool(flag), child_id in provisional)
+        for child_id, flag in shielded.items()
+    }
+
+
+def insert_review_items(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    bulk_insert(session, ReviewItem, rows)
 
 
 def get_child(session: Session, child_id: str) -> Child | None:

@@ -226,3 +226,51 @@ class AuditEntry(Base):
 
 Index("ix_audit_log_child_id_at", AuditEntry.child_id, AuditEntry.at)
 Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)
+
+
+class ApiToken(Base):
+    """A bearer token, held only as a keyed hash so a database copy yields no token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TotpLastStep(Base):
+    """The last TOTP time step each user signed in with, so no code works twice."""
+
+    __tablename__ = "totp_last_steps"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger)
+
+
+class SignInFailure(Base):
+    """One failed sign-in, by keyed fingerprint of the client address block.
+
+    Kept only for the counting window, so the address lock works across
+    processes without holding who tried for longer than it needs.
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    address_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+Index("ix_sign_in_failures_address_key_at", SignInFailure.address_key, SignInFailure.at)
+
+
+class AddressLock(Base):
+    """A client address block refused sign-in until ``locked_until``."""
+
+    __tablename__ = "address_locks"
+
+    address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime)

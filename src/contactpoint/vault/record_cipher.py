@@ -113,6 +113,14 @@ def encrypt_record(vault: Vault, record_id: uuid.UUID, record: SourceRecord) -> 
     }
 
 
+def encrypt_field(vault: Vault, record_id: uuid.UUID, name: str, value: JSONValue) -> bytes:
+    return vault.encrypt(value, field_aad(TABLE, str(record_id), name))
+
+
+def decrypt_field(vault: Vault, record_id: uuid.UUID, name: str, blob: bytes) -> Any:
+    return vault.decrypt(blob, field_aad(TABLE, record_id, name))
+
+
 def decrypt_fields(
     vault: Vault, record_id: uuid.UUID, row: Mapping[Any, Any], names: Iterable[str]
 ) -> dict[str, Any]:

@@ -1,0 +1,98 @@
+"""What the matcher compares: a source record reduced to normalised match features.
+
+Built once per record and held encrypted in ``source_records.match_enc``, so
+that scoring a candidate costs one decryption, not one per field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from contactpoint.domain.child import ChildDetails
+from contactpoint.domain.vocabulary import Gender
+from contactpoint.identity.names import name_forms, sound
+from contactpoint.identity.normalise import compact_postcode, normalise_name
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFeatures:
+    given: tuple[str, ...]
+    """Normalised given names in order; the first is the one compared first."""
+    preferred: str
+    family: str
+    former: tuple[str, ...]
+    date_of_birth: date
+    gender: str | None
+    """``female``, ``male`` or ``other``; ``None`` when unknown."""
+    nhs_number: str | None
+    upn: str | None
+    postcode: str | None
+    first: str = field(init=False)
+    forms: frozenset[str] = field(init=False)
+    """Every form of the first and preferred names: nicknames and formal names."""
+    first_sound: str = field(init=False)
+    family_sound: str = field(init=False)
+    family_parts: frozenset[str] = field(init=False)
+    """Family, former and each part of a compound family name."""
+
+    def __post_init__(self) -> None:
+        first = self.given[0] if self.given else ""
+        set_ = object.__setattr__
+        set_(self, "first", first)
+        forms = set(name_forms(first))
+        if self.preferred:
+            forms |= name_forms(self.preferred)
+        set_(self, "forms", frozenset(forms))
+        set_(self, "first_sound", sound(first))
+        set_(self, "family_sound", sound(self.family))
+        parts = {self.family, *self.former}
+        for name in (self.family, *self.former):
+            parts.update(name.split())
+        parts.discard("")
+        set_(self, "family_parts", frozenset(parts))
+
+    @classmethod
+    def of(cls, child: ChildDetails) -> MatchFeatures:
+        preferred = normalise_name(child.preferred_name or "").split()
+        postcode = child.address.postcode if child.address else None
+        return cls(
+            given=tuple(normalise_name(child.given_names).split()),
+            preferred=preferred[0] if preferred else "",
+            family=normalise_name(child.family_name),
+            former=tuple(n for n in (normalise_name(f) for f in child.former_family_names) if n),
+            date_of_birth=child.date_of_birth,
+            gender=None if child.gender is Gender.UNKNOWN else str(child.gender),
+            nhs_number=child.nhs_number,
+            upn=child.upn,
+            postcode=compact_postcode(postcode) if postcode else None,
+        )
+
+    def to_json(self) -> list[Any]:
+        return [
+            list(self.given),
+            self.preferred,
+            self.family,
+            list(self.former),
+            self.date_of_birth.isoformat(),
+            self.gender,
+            self.nhs_number,
+            self.upn,
+            self.postcode,
+        ]
+
+    @classmethod
+    def from_json(cls, value: list[Any]) -> MatchFeatures:
+        given, preferred, family, former, dob, gender, nhs, upn, postcode = value
+        return cls(
+            given=tuple(given),
+            preferred=preferred,
+            family=family,
+            former=tuple(former),
+            date_of_birth=date.fromisoformat(dob),
+            gender=gender,
+            nhs_number=nhs,
+            upn=upn,
+            postcode=postcode,
+        )
