@@ -227,17 +227,26 @@ def child(**overrides: Any) -> dict[str, Any]:
 
 
 _GIVEN = ("Amelia", "Oliver", "Isla", "Noah", "Freya", "Theo", "Zara", "Kwame", "Mei", "Tomasz")
+_SYLLABLE = ("ba", "ke", "di", "mo", "lu", "ra", "se", "ti", "vo", "nu")
 
 
 def distinct_child(n: int, **overrides: Any) -> dict[str, Any]:
-    """Child ``n`` of a set that no matcher should take for one another."""
-    born = date(2009, 1, 1) + timedelta(days=37 * n)
-    return child(
-        given_names=_GIVEN[n % len(_GIVEN)],
-        date_of_birth=born.isoformat(),
-        nhs_number=nhs_number(n),
-        **overrides,
-    )
+    """Child ``n`` of a set that no matcher should take for one another.
+
+    Given name, family name and date of birth all vary with ``n`` and no
+    postcode is shared, so no two agree on enough to be linked or queued.
+    """
+    born = date(2009, 1, 1) + timedelta(days=37 * (n % 100) + n // 100)
+    family = "".join(_SYLLABLE[int(d)] for d in f"{n:04d}").capitalize()
+    values: dict[str, Any] = {
+        "given_names": _GIVEN[n % len(_GIVEN)],
+        "family_name": family,
+        "date_of_birth": born.isoformat(),
+        "nhs_number": nhs_number(n),
+        "address": None,
+    }
+    values.update(overrides)
+    return child(**values)
 
 
 def line(source_record_id: str, child_value: dict[str, Any] | None = None, **extra: Any) -> str:

@@ -11,10 +11,7 @@ def test_concurrent_ingests_keep_one_verifiable_chain(initialised: Installation)
     install = initialised
     feeds = []
     for worker in range(2):
-        lines = [
-            line(f"W{worker}-{i:04d}", distinct_child(worker * 1000 + i))
-            for i in range(1200)
-        ]
+        lines = [line(f"W{worker}-{i:04d}", distinct_child(worker * 1000 + i)) for i in range(1200)]
         feeds.append(write_feed(install.workdir / f"w{worker}.jsonl", lines))
     processes = [
         subprocess.Popen(

@@ -25,7 +25,10 @@ def test_missing_keyring_over_existing_data_is_refused(with_data: Installation) 
     shutil.move(install.key_file, backup)
     snapshot = install.snapshot()
 
-    feed = write_feed(install.workdir / "next.jsonl", [line("SC-0003", child(nhs_number=None))])
+    feed = write_feed(
+        install.workdir / "next.jsonl",
+        [line("SC-0003", child(given_names="Noah", date_of_birth="2016-02-02", nhs_number=None))],
+    )
     ingest, _ = install.ingest(feed, expect_ok=False)
     assert ingest.returncode != 0
     assert str(install.key_file) in ingest.stderr
@@ -96,7 +99,10 @@ def test_wrong_keyring_ingest_is_refused(with_data: Installation, other_keyring:
     install = with_data
     use_other_keyring(install, other_keyring)
     snapshot = install.snapshot()
-    feed = write_feed(install.workdir / "next.jsonl", [line("SC-0003", child(nhs_number=None))])
+    feed = write_feed(
+        install.workdir / "next.jsonl",
+        [line("SC-0003", child(given_names="Noah", date_of_birth="2016-02-02", nhs_number=None))],
+    )
 
     result, _ = install.ingest(feed, expect_ok=False)
 
@@ -200,7 +206,13 @@ def test_keys_rotate_then_ingest_and_export_still_work(with_data: Installation) 
     assert set(retired["kek"]) == {"3"}
 
     third = write_feed(
-        install.workdir / "third.jsonl", [line("HV-0001", child(nhs_number=NHS_B, address=None))]
+        install.workdir / "third.jsonl",
+        [
+            line(
+                "HV-0001",
+                child(nhs_number=NHS_B, given_names="Oliver", gender="male", address=None),
+            )
+        ],
     )
     _, report = install.ingest(third)
     assert report["linked"] == 1

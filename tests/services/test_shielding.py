@@ -44,9 +44,9 @@ def test_shield_and_unshield_are_audited_with_their_reason(
     desk.unshield(child, "risk_ended")
     assert desk.state(child) == ("active", None, False, None)
     entries = connection.execute(
-        select(AuditEntry.action, AuditEntry.reason_code, AuditEntry.child_id).where(
-            AuditEntry.action.like("identity.%")
-        )
+        select(AuditEntry.action, AuditEntry.reason_code, AuditEntry.child_id)
+        .where(AuditEntry.action.like("identity.%"))
+        .order_by(AuditEntry.seq)
     ).all()
     assert [tuple(e) for e in entries] == [
         ("identity.shield", "domestic_abuse_refuge", child),

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from contactpoint.audit.trail import Actor, record
 from contactpoint.clock import Clock
-from contactpoint.domain.child import Address, ChildRecord, Sourced
+from contactpoint.domain.child import Address, Carer, ChildRecord, ServiceInvolvement, Sourced
 from contactpoint.domain.identity_change import ChangeKind, ChildState, Move, merged_state
-from contactpoint.domain.precedence import Statement
+from contactpoint.domain.precedence import Statement, combine
 from contactpoint.domain.review_item import (
     ReviewCandidate,
     ReviewReason,
@@ -40,7 +40,7 @@ from contactpoint.services.identity_changes import (
     result_of,
     review_shield_owed,
 )
-from contactpoint.services.records import load_child_record, load_statements
+from contactpoint.services.records import load_statements
 from contactpoint.store import identity as store
 from contactpoint.vault.envelope import Vault
 
@@ -296,7 +296,7 @@ def _address(address: Address | None) -> str | None:
     return ", ".join(p for p in (*address.lines, address.town, address.postcode) if p)
 
 
-def _services(services: Sequence[Any]) -> str | None:
+def _services(services: Sequence[ServiceInvolvement]) -> str | None:
     """Sensitive services are shown only with the child's consent, here as anywhere."""
     shown = [f"{s.type.value}: {s.organisation}" for s in services if not _withheld(s)]
     withheld = sum(1 for s in services if _withheld(s))
@@ -305,11 +305,11 @@ def _services(services: Sequence[Any]) -> str | None:
     return "; ".join(shown) or None
 
 
-def _withheld(service: Any) -> bool:
-    return bool(service.is_sensitive and service.consent_to_show is not True)
+def _withheld(service: ServiceInvolvement) -> bool:
+    return service.is_sensitive and service.consent_to_show is not True
 
 
-def _carers(carers: Iterable[Any]) -> str | None:
+def _carers(carers: Iterable[Carer]) -> str | None:
     return (
         "; ".join(f"{c.name} ({c.relationship})" if c.relationship else c.name for c in carers)
         or None
@@ -333,7 +333,7 @@ def statement_fields(statement: Statement) -> dict[str, str | None]:
         "circumstances": ", ".join(sorted(c.value for c in child.circumstances)) or None,
         "carers": _carers(statement.carers),
         "services": _services(list(statement.services)),
-        "sources": f"{statement.provenance.source} {statement.provenance.source_record_id}",
+        "sources": _sources([statement]),
     }
 
 
@@ -341,18 +341,15 @@ def _value(sourced: Sourced[Any] | None) -> Any:
     return None if sourced is None else sourced.value
 
 
-def record_fields(child: ChildRecord) -> dict[str, str | None]:
+def _sources(statements: Iterable[Statement]) -> str:
+    return ", ".join(
+        sorted(f"{s.provenance.source} {s.provenance.source_record_id}" for s in statements)
+    )
+
+
+def record_fields(child: ChildRecord, statements: Sequence[Statement]) -> dict[str, str | None]:
+    """The combined record, and every source record it was combined from."""
     status = _value(child.address_status)
-    sourced: list[Sourced[Any]] = [
-        child.given_names,
-        child.family_name,
-        child.date_of_birth,
-        child.gender,
-        *child.carers,
-        *child.services,
-    ]
-    optional = (child.nhs_number, child.upn, child.address, child.preferred_name)
-    sourced += [s for s in optional if s is not None]
     return {
         "given_names": child.given_names.value,
         "family_name": child.family_name.value,
@@ -368,7 +365,7 @@ def record_fields(child: ChildRecord) -> dict[str, str | None]:
         "circumstances": ", ".join(sorted(c.value for c in child.circumstances)) or None,
         "carers": _carers(s.value for s in child.carers),
         "services": _services([s.value for s in child.services]),
-        "sources": ", ".join(sorted({s.provenance.source for s in sourced})),
+        "sources": _sources(statements),
     }
 
 
@@ -439,14 +436,15 @@ def compare(
     sides = []
     for candidate in item.candidates:
         state = states.get(candidate.child_id)
-        combined = load_child_record(session, vault, candidate.child_id) if state else None
+        statements = load_statements(session, vault, candidate.child_id) if state else []
+        combined = combine(candidate.child_id, statements) if statements else None
         if combined is not None:
             viewed.append(candidate.child_id)
         sides.append(
             CandidateSide(
                 candidate=candidate,
                 state=state,
-                fields=record_fields(combined) if combined is not None else None,
+                fields=record_fields(combined, statements) if combined is not None else None,
             )
         )
     for child_id in dict.fromkeys(viewed):
