@@ -1,0 +1,141 @@
+"""The linking rules, on the shipped model, without a database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from contactpoint.domain.vocabulary import Gender
+from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.linker import (
+    Candidate,
+    LinkDecision,
+    Outcome,
+    ProbabilisticLinker,
+    ReviewReason,
+)
+from contactpoint.identity.model import load_model
+from tests.identity.records import features
+
+NHS_A = "9434765919"
+NHS_B = "4010232137"
+
+
+@pytest.fixture(scope="module")
+def linker() -> ProbabilisticLinker:
+    return ProbabilisticLinker(load_model().for_population(100_000))
+
+
+def decide(linker: ProbabilisticLinker, record: MatchFeatures, *held: Candidate) -> LinkDecision:
+    return linker.decide(record, list(held))
+
+
+def test_the_same_details_link(linker: ProbabilisticLinker) -> None:
+    decision = decide(linker, features(), Candidate("C1", features(nhs_number=NHS_A)))
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_nothing_alike_makes_a_new_child(linker: ProbabilisticLinker) -> None:
+    other = features(given_names="Noah", family_name="Okafor", date_of_birth=date(2011, 1, 2))
+    assert decide(linker, features(), Candidate("C1", other)).outcome is Outcome.NEW
+
+
+def test_twins_are_never_merged(linker: ProbabilisticLinker) -> None:
+    """Same family, birthday, address and carers; different given names and NHS numbers."""
+    twin = features(given_names="Isla Mae", nhs_number=NHS_B)
+    held = Candidate("C1", features(nhs_number=NHS_A))
+    assert decide(linker, twin, held).outcome is Outcome.NEW
+    no_identifiers = features(given_names="Isla Mae")
+    assert decide(linker, no_identifiers, held).outcome is Outcome.NEW
+
+
+def test_a_nickname_and_a_moved_address_still_link(linker: ProbabilisticLinker) -> None:
+    held = Candidate("C1", features(given_names="Elizabeth Rose", nhs_number=NHS_A))
+    moved = features(given_names="Libby", postcode="M1 1AA")
+    decision = decide(linker, moved, held)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_a_transposed_date_of_birth_is_linked_or_queued_never_new(
+    linker: ProbabilisticLinker,
+) -> None:
+    held = Candidate("C1", features(nhs_number=NHS_A))
+    transposed = features(date_of_birth=date(2014, 7, 3))
+    decision = decide(linker, transposed, held)
+    assert decision.outcome is not Outcome.NEW
+    if decision.outcome is Outcome.REVIEW:
+        assert [c.child_id for c in decision.candidates] == ["C1"]
+
+
+def test_conflicting_nhs_numbers_go_to_review(linker: ProbabilisticLinker) -> None:
+    held = Candidate("C1", features(nhs_number=NHS_A))
+    decision = decide(linker, features(nhs_number=NHS_B), held)
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.rule == ReviewReason.CONFLICTING_IDENTIFIER
+    assert [c.child_id for c in decision.candidates] == ["C1"]
+
+
+def test_a_conflict_on_any_record_of_the_child_counts(linker: ProbabilisticLinker) -> None:
+    """The child-benefit record agrees, but the child's GP record has another NHS number."""
+    child = [
+        Candidate("C1", features()),
+        Candidate("C1", features(nhs_number=NHS_A, postcode="M1 1AA")),
+    ]
+    decision = linker.decide(features(nhs_number=NHS_B), child)
+    assert decision.outcome is Outcome.REVIEW
+
+
+def test_same_nhs_number_but_different_given_name_is_reviewed(
+    linker: ProbabilisticLinker,
+) -> None:
+    held = Candidate("C1", features(nhs_number=NHS_A))
+    decision = decide(linker, features(given_names="Noah", nhs_number=NHS_A), held)
+    assert decision.outcome is Outcome.REVIEW
+
+
+def test_two_settled_children_alike_are_ambiguous(linker: ProbabilisticLinker) -> None:
+    decision = decide(linker, features(), Candidate("C1", features()), Candidate("C2", features()))
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.rule == ReviewReason.AMBIGUOUS
+    assert {c.child_id for c in decision.candidates} == {"C1", "C2"}
+
+
+def test_a_child_waiting_for_review_is_no_rival(linker: ProbabilisticLinker) -> None:
+    settled = Candidate("C1", features(nhs_number=NHS_A))
+    waiting = Candidate("C2", features(nhs_number=NHS_B), provisional=True)
+    decision = decide(linker, features(), settled, waiting)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_a_weak_candidate_for_a_shielded_child_is_shielded_and_queued(
+    linker: ProbabilisticLinker,
+) -> None:
+    shielded_twin = Candidate("C1", features(given_names="Isla", nhs_number=NHS_A), shielded=True)
+    decision = decide(linker, features(nhs_number=NHS_B), shielded_twin)
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.rule == ReviewReason.SHIELDED_CANDIDATE
+    assert decision.shield
+
+
+def test_an_unrelated_shielded_child_passes_nothing_on(linker: ProbabilisticLinker) -> None:
+    stranger = features(
+        given_names="Noah",
+        family_name="Okafor",
+        date_of_birth=date(2011, 1, 2),
+        gender=Gender.MALE,
+        postcode="M1 1AA",
+    )
+    decision = decide(linker, features(), Candidate("C1", stranger, shielded=True))
+    assert decision.outcome is Outcome.NEW
+    assert not decision.shield
+
+
+def test_an_uncertain_match_is_queued_with_its_evidence(linker: ProbabilisticLinker) -> None:
+    held = Candidate("C1", features(nhs_number=NHS_A))
+    uncertain = features(postcode="M1 1AA", date_of_birth=date(2014, 3, 8))
+    decision = decide(linker, uncertain, held)
+    assert decision.outcome is Outcome.REVIEW
+    (evidence,) = [c.evidence() for c in decision.candidates]
+    assert evidence["child_id"] == "C1"
+    assert evidence["levels"]["date_of_birth"] == "one_part"  # type: ignore[index]
