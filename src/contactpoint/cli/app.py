@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from contactpoint.audit.trail import Actor
-from contactpoint.cli.output import console, errors, progress_bar
+from contactpoint.cli.output import console, errors, phase_progress, progress_bar
 from contactpoint.clock import SystemClock
 from contactpoint.domain.vocabulary import Role
 from contactpoint.errors import ContactPointError
@@ -21,6 +21,7 @@ from contactpoint.feeds.reader import FeedFileError
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.ingest import FeedIngestor, IngestReport
+from contactpoint.services.initial_load import InitialLoader
 from contactpoint.services.keys import retire_keys, rotate_keys
 from contactpoint.services.linkage import export_linkage
 from contactpoint.services.model_training import train_from_feeds
@@ -222,6 +223,34 @@ def audit_verify() -> None:
         )
         raise typer.Exit(1)
     console.print(f"Audit chain intact: {result.verified} entries verified.")
+
+
+@app.command("load")
+def load_command(
+    feeds: Annotated[
+        list[Path], typer.Argument(help="Feed files named <source>.jsonl, in the order to link.")
+    ],
+    report: Annotated[Path | None, typer.Option(help="Write a JSON report here.")] = None,
+) -> None:
+    """Initial load of a whole population's feeds into an empty index, linked in memory."""
+    runtime = open_runtime()
+    loader = InitialLoader(
+        runtime.sessions,
+        vault=runtime.vault,
+        indexer=runtime.indexer,
+        digester=runtime.digester,
+        linker=runtime.linker,
+        clock=runtime.clock,
+        audit_key=runtime.keyring.audit_key,
+        actor=operator(),
+    )
+    with phase_progress() as tick:
+        result = loader.load([(path.stem, path) for path in feeds], progress=tick)
+    for feed_report in result.feeds:
+        render_report(feed_report)
+    console.print(f"Loaded {result.records:,} records as {result.children:,} children.")
+    if report is not None:
+        report.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
 
 
 @linkage_app.command("train")

@@ -10,6 +10,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -38,3 +39,25 @@ def progress_bar(
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.update(task, completed=done)
+
+
+@contextmanager
+def phase_progress() -> Iterator[Callable[[str, int, int | None], None]]:
+    """One bar per phase of a long job (reading, linking, writing), made as each starts."""
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def tick(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase.capitalize(), total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        yield tick
