@@ -38,9 +38,9 @@ class Thresholds:
     """A rival within this many bits of the best candidate makes a link ambiguous."""
 
 
-DEFAULT_THRESHOLDS = Thresholds(upper=6.0, lower=-2.0, weak=-12.0, margin=10.0)
+DEFAULT_THRESHOLDS = Thresholds(upper=4.0, lower=-2.0, weak=-12.0, margin=10.0)
 """Policy, in bits of match weight, set against the linkage benchmark
-(``docs/linkage.md``): link at odds of about 64 to 1 with every safety rule
+(``docs/linkage.md``): link at odds of about 16 to 1 with every safety rule
 satisfied; review from about 1 in 4; a shield passes on from about 1 in 4,000."""
 
 

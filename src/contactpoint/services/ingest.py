@@ -2,7 +2,10 @@
 
 Lines are validated first (a bad line never reaches the database), then applied
 in batches: one transaction per batch, a handful of bulk statements, and the
-batch's audit entry in that same transaction. If the database refuses a batch,
+batch's audit entry in that same transaction. A batch holds the identity lock
+(as merges, splits and review decisions do), so two feeds ingested at once
+cannot each make a new child for the same person, and no merge can move a
+candidate while a batch is deciding against it. If the database refuses a batch,
 it is rolled back and its lines are applied one by one, so one bad line costs
 only itself and nothing half-written is left behind.
 """
@@ -34,6 +37,7 @@ from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Candidate, LinkDecision, Linker, Outcome
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import estimated_rows, refresh_statistics
+from contactpoint.store.identity import lock_identity
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
 from contactpoint.vault.envelope import Vault
@@ -344,6 +348,7 @@ class FeedIngestor:
     def _apply(
         self, session: Session, source: str, batch: Sequence[ParsedLine]
     ) -> tuple[IngestCounts, list[Rejection]]:
+        lock_identity(session)
         now = self._clock.now()
         counts = IngestCounts()
         rejections: list[Rejection] = []
