@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.orm import Session
 
-from contactpoint.store.bulk import bulk_insert
+from contactpoint.store.bulk import bulk_insert, member_of
 from contactpoint.store.tables import (
     BlindIndexEntry,
     Child,
@@ -50,7 +50,7 @@ def find_by_source_ids(
             SourceRecord.ended_at,
         ).where(
             SourceRecord.source == source,
-            SourceRecord.source_record_id.in_(list(source_record_ids)),
+            member_of(session, SourceRecord.source_record_id, list(source_record_ids)),
         )
     ).all()
     return {
@@ -76,7 +76,10 @@ def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[Tok
         rows = session.execute(
             select(
                 BlindIndexEntry.token, BlindIndexEntry.record_id, BlindIndexEntry.child_id
-            ).where(BlindIndexEntry.kind == kind, BlindIndexEntry.token.in_(sorted(set(tokens))))
+            ).where(
+                BlindIndexEntry.kind == kind,
+                member_of(session, BlindIndexEntry.token, sorted(set(tokens))),
+            )
         ).all()
         hits.extend(TokenHit(kind, r.token, r.record_id, r.child_id) for r in rows)
     return hits
@@ -94,7 +97,7 @@ def load_encrypted(
     return list(
         session.execute(
             select(SourceRecord.id, SourceRecord.child_id, *wanted).where(
-                SourceRecord.id.in_(list(record_ids))
+                member_of(session, SourceRecord.id, list(record_ids))
             )
         ).mappings()
     )
@@ -126,7 +129,8 @@ def active_records_of_children(
     return list(
         session.execute(
             select(SourceRecord.id, SourceRecord.child_id, *wanted).where(
-                SourceRecord.child_id.in_(sorted(child_ids)), SourceRecord.ended_at.is_(None)
+                member_of(session, SourceRecord.child_id, sorted(child_ids)),
+                SourceRecord.ended_at.is_(None),
             )
         ).mappings()
     )
@@ -145,12 +149,14 @@ def child_flags(session: Session, child_ids: Collection[str]) -> dict[str, Child
     ids = sorted(child_ids)
     shielded = dict(
         (row.id, row.shielded)
-        for row in session.execute(select(Child.id, Child.shielded).where(Child.id.in_(ids)))
+        for row in session.execute(
+            select(Child.id, Child.shielded).where(member_of(session, Child.id, ids))
+        )
     )
     provisional = set(
         session.execute(
             select(ReviewItem.child_id).where(
-                ReviewItem.child_id.in_(ids), ReviewItem.status == "open"
+                member_of(session, ReviewItem.child_id, ids), ReviewItem.status == "open"
             )
         ).scalars()
     )
@@ -174,7 +180,9 @@ def insert_children(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def touch_children(session: Session, child_ids: Collection[str], at: datetime) -> None:
     if child_ids:
-        session.execute(update(Child).where(Child.id.in_(list(child_ids))).values(updated_at=at))
+        session.execute(
+            update(Child).where(member_of(session, Child.id, list(child_ids))).values(updated_at=at)
+        )
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
