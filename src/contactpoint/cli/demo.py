@@ -83,6 +83,7 @@ def demo(
     os.environ.pop("CONTACTPOINT_DATABASE_URL", None)
     os.environ.pop("CONTACTPOINT_KEYS", None)
     os.environ.pop("CONTACTPOINT_KEY_FILE", None)
+    os.environ["CONTACTPOINT_POPULATION"] = str(children)
     settings = Settings()
     initialise(settings, operator())
     feeds = home / "feeds"
