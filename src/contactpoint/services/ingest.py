@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
+import threading
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor, record
 from contactpoint.clock import Clock
+from contactpoint.domain.child import SourceRecord
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.vocabulary import FeedAction
 from contactpoint.errors import ContactPointError
@@ -150,6 +153,74 @@ class _State:
     new: bool
 
 
+@dataclass
+class _Prepared:
+    """A valid line with its CPU-only work done ahead, off the database's critical path."""
+
+    parsed: ParsedLine
+    record: SourceRecord | None = None
+    features: MatchFeatures | None = None
+    tokens: set[tuple[int, int]] = field(default_factory=set)
+    digest: bytes = b""
+    record_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    """Used if the line turns out to be a new record; an update re-encrypts under its own id."""
+    columns: dict[str, Any] | None = None
+
+
+_DONE = object()
+
+
+class _Prefetch:
+    """Validate and prepare the next batches on a thread while this one is written.
+
+    The database's round trips release the GIL, so the validation, blocking
+    tokens and encryption of batch n+1 run while batch n waits on the server:
+    on a two-core machine the client and the database then work side by side
+    instead of taking turns.
+    """
+
+    def __init__(self, produce: Iterator[tuple[list[_Prepared], list[Rejection], int]]) -> None:
+        self._produce = produce
+        self._results: queue.Queue[object] = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="ingest-prepare", daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._results.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            for item in self._produce:
+                if not self._put(item):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            self._put(exc)
+
+    def __enter__(self) -> Iterator[tuple[list[_Prepared], list[Rejection], int]]:
+        self._thread.start()
+        return self._consume()
+
+    def _consume(self) -> Iterator[tuple[list[_Prepared], list[Rejection], int]]:
+        while True:
+            item = self._results.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class FeedIngestor:
     def __init__(
         self,
@@ -192,21 +263,22 @@ class FeedIngestor:
             with self._sessions() as session:
                 seen_before = file_already_ingested(session, source, file_digest)
             refused = 0
-            for batch, rejections, last_line in self._batches(
-                parse_stream(stream, self._clock.today())
-            ):
-                report.rejections.extend(rejections)
-                report.lines = last_line
-                if batch and seen_before:
-                    report.counts.accepted += len(batch)
-                    report.counts.unchanged += len(batch)
-                elif batch:
-                    counts, failed = self._apply_with_fallback(source, batch)
-                    report.counts.add(counts)
-                    report.rejections.extend(failed)
-                    refused += sum(1 for f in failed if f.reason.startswith(DATABASE_REFUSED))
-                if progress is not None:
-                    progress(last_line)
+            self._vault.prepare()
+            prepared = (
+                (
+                    [self._prepare(source, p, encrypt=not seen_before) for p in batch],
+                    rejections,
+                    last,
+                )
+                for batch, rejections, last in self._batches(
+                    parse_stream(stream, self._clock.today())
+                )
+            )
+            with _Prefetch(prepared) as batches:
+                for batch, rejections, last_line in batches:
+                    refused += self._take(source, batch, rejections, last_line, seen_before, report)
+                    if progress is not None:
+                        progress(last_line)
         report.rejections.sort(key=lambda r: r.line_number)
         report.counts.rejected = len(report.rejections)
         with self._sessions.begin() as session:
@@ -222,6 +294,50 @@ class FeedIngestor:
                 details={"source": source, "lines": report.lines, **asdict(report.counts)},
             )
         return report
+
+    def _take(
+        self,
+        source: str,
+        batch: list[_Prepared],
+        rejections: list[Rejection],
+        last_line: int,
+        seen_before: bool,
+        report: IngestReport,
+    ) -> int:
+        """Apply one prepared batch to the report; the number of lines the database refused."""
+        report.rejections.extend(rejections)
+        report.lines = last_line
+        if batch and seen_before:
+            report.counts.accepted += len(batch)
+            report.counts.unchanged += len(batch)
+        elif batch:
+            counts, failed = self._apply_with_fallback(source, batch)
+            report.counts.add(counts)
+            report.rejections.extend(failed)
+            return sum(1 for f in failed if f.reason.startswith(DATABASE_REFUSED))
+        return 0
+
+    def _prepare(self, source: str, parsed: ParsedLine, *, encrypt: bool) -> _Prepared:
+        prepared = _Prepared(parsed)
+        line = parsed.line
+        if line.action is FeedAction.END or line.child is None:
+            return prepared
+        prepared.record = line.to_domain(source)
+        prepared.features = MatchFeatures.of(prepared.record.child)
+        prepared.tokens = self._tokens(blocking_keys(prepared.features))
+        prepared.digest = self._digester.digest(source, line.model_dump_json().encode("utf-8"))
+        if encrypt:
+            prepared.columns = self._encrypt(prepared.record_id, prepared)
+        return prepared
+
+    def _encrypt(self, record_id: uuid.UUID, prepared: _Prepared) -> dict[str, Any]:
+        if prepared.record is None or prepared.features is None:
+            raise ValueError("only an upsert line is encrypted")
+        columns: dict[str, Any] = encrypt_record(self._vault, record_id, prepared.record)
+        columns["match_enc"] = encrypt_field(
+            self._vault, record_id, "match", prepared.features.to_json()
+        )
+        return columns
 
     def _batches(
         self, items: Iterable[ParsedLine | Rejection]
@@ -241,7 +357,7 @@ class FeedIngestor:
         yield batch, rejections, last
 
     def _apply_with_fallback(
-        self, source: str, batch: Sequence[ParsedLine]
+        self, source: str, batch: Sequence[_Prepared]
     ) -> tuple[IngestCounts, list[Rejection]]:
         self._vault.prepare()
         try:
@@ -258,11 +374,13 @@ class FeedIngestor:
                 one_counts, one_rejections = self._apply_in_transaction(source, [line])
             except SQLAlchemyError as exc:
                 log.warning(
-                    "line %d refused by the database (%s)", line.line_number, type(exc).__name__
+                    "line %d refused by the database (%s)",
+                    line.parsed.line_number,
+                    type(exc).__name__,
                 )
                 rejections.append(
                     Rejection(
-                        line.line_number,
+                        line.parsed.line_number,
                         f"{DATABASE_REFUSED}; send it again, and report it to the "
                         "ContactPoint team if it keeps failing",
                     )
@@ -283,7 +401,7 @@ class FeedIngestor:
             self._inserted_since_analyze = 0
 
     def _apply_in_transaction(
-        self, source: str, batch: Sequence[ParsedLine]
+        self, source: str, batch: Sequence[_Prepared]
     ) -> tuple[IngestCounts, list[Rejection]]:
         with self._sessions.begin() as session:
             counts, rejections = self._apply(session, source, batch)
@@ -296,8 +414,8 @@ class FeedIngestor:
                 action="ingest.batch",
                 details={
                     "source": source,
-                    "first_line": batch[0].line_number,
-                    "last_line": batch[-1].line_number,
+                    "first_line": batch[0].parsed.line_number,
+                    "last_line": batch[-1].parsed.line_number,
                     **asdict(counts),
                 },
             )
@@ -315,10 +433,8 @@ class FeedIngestor:
     def _candidate_pool(self, session: Session, tokens: set[tuple[int, int]]) -> _Pool:
         """Every active record of every child that shares a blocking token with the batch."""
         pool = _Pool()
-        hits = store.find_tokens(session, tokens)
-        for hit in hits:
-            pool.by_token[(hit.kind, hit.token)].add(hit.child_id)
-        children = {hit.child_id for hit in hits}
+        pool.by_token.update(store.children_by_token(session, tokens))
+        children = set().union(*pool.by_token.values()) if pool.by_token else set()
         for child_id, flags in store.child_flags(session, children).items():
             if flags.shielded:
                 pool.shielded.add(child_id)
@@ -346,45 +462,40 @@ class FeedIngestor:
         return pool
 
     def _apply(
-        self, session: Session, source: str, batch: Sequence[ParsedLine]
+        self, session: Session, source: str, batch: Sequence[_Prepared]
     ) -> tuple[IngestCounts, list[Rejection]]:
         lock_identity(session)
         now = self._clock.now()
         counts = IngestCounts()
         rejections: list[Rejection] = []
         pending = _Pending()
-        known = store.find_by_source_ids(session, source, {p.line.source_record_id for p in batch})
+        known = store.find_by_source_ids(
+            session, source, {p.parsed.line.source_record_id for p in batch}
+        )
         states: dict[str, _State] = {
             srid: _State(k.id, k.child_id, k.content_digest, k.ended, new=False)
             for srid, k in known.items()
         }
-        features: dict[int, MatchFeatures] = {}
-        tokens: dict[int, set[tuple[int, int]]] = {}
-        for parsed in batch:
-            if parsed.line.child is not None:
-                features[parsed.line_number] = MatchFeatures.of(parsed.line.child.to_domain())
-                tokens[parsed.line_number] = self._tokens(
-                    blocking_keys(features[parsed.line_number])
-                )
         pool = self._candidate_pool(
             session,
             {
                 token
                 for p in batch
-                if p.line.source_record_id not in known and p.line.action is FeedAction.UPSERT
-                for token in tokens[p.line_number]
+                if p.parsed.line.source_record_id not in known
+                and p.parsed.line.action is FeedAction.UPSERT
+                for token in p.tokens
             },
         )
 
-        for parsed in batch:
-            line = parsed.line
+        for prepared in batch:
+            line = prepared.parsed.line
             srid = line.source_record_id
             state = states.get(srid)
-            if line.action is FeedAction.END:
+            if line.action is FeedAction.END or prepared.features is None:
                 if state is None:
                     rejections.append(
                         Rejection(
-                            parsed.line_number,
+                            prepared.parsed.line_number,
                             f"ends a record this source never sent: check "
                             f"source_record_id '{srid}'",
                         )
@@ -402,8 +513,7 @@ class FeedIngestor:
                 counts.ended += 1
                 continue
 
-            domain_record = line.to_domain(source)
-            digest = self._digester.digest(source, line.model_dump_json().encode("utf-8"))
+            digest = prepared.digest
             counts.accepted += 1
             if state is not None:
                 if state.digest == digest and not state.ended:
@@ -412,20 +522,16 @@ class FeedIngestor:
                 state.digest = digest
                 state.ended = False
                 counts.updated += 1
+                columns = self._encrypt(state.record_id, prepared)
             else:
-                record_features = features[parsed.line_number]
-                record_tokens = tokens[parsed.line_number]
-                decision = self._linker.decide(record_features, pool.candidates(record_tokens))
-                record_id = uuid.uuid4()
+                decision = self._linker.decide(prepared.features, pool.candidates(prepared.tokens))
+                record_id = prepared.record_id
                 child_id = self._place(pending, pool, decision, record_id, counts, now)
                 state = _State(record_id, child_id, digest, ended=False, new=True)
                 states[srid] = state
-                pool.add(child_id, record_features, record_tokens)
-            self._remember(state.record_id, features[parsed.line_number])
-            columns = encrypt_record(self._vault, state.record_id, domain_record)
-            columns["match_enc"] = encrypt_field(
-                self._vault, state.record_id, "match", features[parsed.line_number].to_json()
-            )
+                pool.add(child_id, prepared.features, prepared.tokens)
+                columns = prepared.columns or self._encrypt(record_id, prepared)
+            self._remember(state.record_id, prepared.features)
             self._write_record(
                 pending,
                 state,
@@ -441,7 +547,7 @@ class FeedIngestor:
                     "record_id": state.record_id,
                     "child_id": state.child_id,
                 }
-                for kind, token in tokens[parsed.line_number]
+                for kind, token in prepared.tokens
             ]
             pending.reindexed.add(state.record_id)
             pending.touched.add(state.child_id)

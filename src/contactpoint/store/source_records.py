@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy import RowMapping, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from contactpoint.store.bulk import bulk_insert, member_of
+from contactpoint.store.bulk import bulk_insert, is_postgresql, member_of
 from contactpoint.store.tables import (
     BlindIndexEntry,
     Child,
@@ -85,6 +85,35 @@ def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[Tok
     return hits
 
 
+def children_by_token(
+    session: Session, keys: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], set[str]]:
+    """The children filed under each (kind, token): one query on PostgreSQL.
+
+    Ingest needs children, not records, from the index (it then fetches every
+    active record of each child), so duplicates are removed in the database.
+    """
+    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+    if not keys:
+        return found
+    if is_postgresql(session):
+        ordered = sorted(set(keys))
+        rows = session.execute(
+            text(
+                "SELECT DISTINCT b.kind, b.token, b.child_id FROM blind_index b "
+                "JOIN unnest(CAST(:kinds AS smallint[]), CAST(:tokens AS integer[])) "
+                "AS q(kind, token) ON b.kind = q.kind AND b.token = q.token"
+            ),
+            {"kinds": [k for k, _ in ordered], "tokens": [t for _, t in ordered]},
+        )
+        for row in rows:
+            found[(row.kind, row.token)].add(row.child_id)
+        return found
+    for hit in find_tokens(session, keys):
+        found[(hit.kind, hit.token)].add(hit.child_id)
+    return found
+
+
 def load_encrypted(
     session: Session, record_ids: Collection[uuid.UUID], columns: Iterable[str] | None = None
 ) -> list[RowMapping]:
@@ -146,24 +175,17 @@ class ChildFlags:
 def child_flags(session: Session, child_ids: Collection[str]) -> dict[str, ChildFlags]:
     if not child_ids:
         return {}
-    ids = sorted(child_ids)
-    shielded = dict(
-        (row.id, row.shielded)
-        for row in session.execute(
-            select(Child.id, Child.shielded).where(member_of(session, Child.id, ids))
+    waiting = (
+        select(ReviewItem.id)
+        .where(ReviewItem.child_id == Child.id, ReviewItem.status == "open")
+        .exists()
+    )
+    rows = session.execute(
+        select(Child.id, Child.shielded, waiting.label("waiting")).where(
+            member_of(session, Child.id, sorted(child_ids))
         )
     )
-    provisional = set(
-        session.execute(
-            select(ReviewItem.child_id).where(
-                member_of(session, ReviewItem.child_id, ids), ReviewItem.status == "open"
-            )
-        ).scalars()
-    )
-    return {
-        child_id: ChildFlags(bool(flag), child_id in provisional)
-        for child_id, flag in shielded.items()
-    }
+    return {row.id: ChildFlags(bool(row.shielded), bool(row.waiting)) for row in rows}
 
 
 def insert_review_items(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -56,7 +56,7 @@ def _decided(call: Callable[[], T]) -> T:
         if message.startswith("There is no such"):
             code = status.HTTP_404_NOT_FOUND
         elif message.startswith("That is not a"):
-            code = status.HTTP_422_UNPROCESSABLE_ENTITY
+            code = status.HTTP_422_UNPROCESSABLE_CONTENT
         else:
             code = status.HTTP_409_CONFLICT
         raise HTTPException(code, detail=message) from None
