@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contactpoint.domain.views import DEFAULT_TEAM_CONTACT
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTPOINT_", frozen=True)
@@ -27,6 +29,15 @@ class Settings(BaseSettings):
     """How many children the index serves: sets the matcher's prior (see docs/linkage.md)."""
     api_token_minutes: int = Field(default=15, ge=1, le=60)
     """How long a JSON API bearer token lasts; short, because a stolen one works until then."""
+    team_contact: str = Field(default=DEFAULT_TEAM_CONTACT, min_length=1, max_length=500)
+    """Whom a shielded or emergency view tells the reader to call, 24 hours a day, beside the
+    child's own social care team where the record names one (see docs/access.md)."""
+    search_limit_per_minute: int = Field(default=20, ge=1)
+    """Weighted searches one user may make in any 60 seconds (see docs/search.md)."""
+    search_limit_per_day: int = Field(default=300, ge=1)
+    """Weighted searches one user may make in any 24 hours; passing it raises an alert."""
+    search_probe_weight: int = Field(default=3, ge=1)
+    """How many searches one that finds no single child, or is too vague to run, counts as."""
 
     @cached_property
     def api_token_lifetime(self) -> timedelta:

@@ -274,3 +274,29 @@ class AddressLock(Base):
 
     address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     locked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """Something a person should look at after the fact: a user past their search
+    limit, every emergency search. Identifiers and counts only, never what was searched.
+
+    Raised in the same transaction as the search that caused it; reviewing one
+    sets its status, so alerts are not append-only the way the audit log is.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    """The username the alert is about."""
+    child_id: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    details: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+Index("ix_alerts_actor_kind_raised_at", Alert.actor, Alert.kind, Alert.raised_at)
+Index("ix_alerts_status_raised_at", Alert.status, Alert.raised_at)

@@ -21,7 +21,7 @@ from contactpoint import __version__
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.services.sign_in import warm_up
 from contactpoint.store.database import READ_ONLY
-from contactpoint.web.api import auth, review, users
+from contactpoint.web.api import auth, children, review, search, users
 from contactpoint.web.dependencies import RuntimeDep
 
 API_PREFIX = "/api/v1"
@@ -109,4 +109,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(review.router, prefix=API_PREFIX)
+    app.include_router(children.router, prefix=API_PREFIX)
+    app.include_router(search.router, prefix=API_PREFIX)
     return app

@@ -1,0 +1,446 @@
+"""Minimum-knowledge search: one child for a query that already knows them, or nothing.
+
+One call, one transaction, in this order, each step audited:
+
+1. **A reason** (:func:`contactpoint.domain.reasons.parse_reason`), or a refusal.
+2. **The user's limits**: searches are counted from the audit log, weighted by
+   outcome (:class:`~contactpoint.domain.search_policy.SearchLimits`); past a
+   limit the search is refused and, once per window, an alert is raised.
+3. **Enough knowledge** (:func:`~contactpoint.domain.search_policy.check_query`),
+   or a refusal that says what to add.
+4. **Candidates only through the keyed blind index**: the query's blocking keys
+   become tokens, the tokens name children, and every active record of those
+   children is decrypted once and scored (:mod:`contactpoint.services.search_match`).
+   A ContactPoint ID names its child directly (following merges).
+5. **One child or nothing.** A shielded child is returned only if the terms a
+   shielded record shows would have found it on their own, and never to a
+   search that used a postcode. The child is shown through
+   :func:`contactpoint.services.child_view.view_child`, which applies the view
+   policy (an archived child is not shown to practitioners) and audits the view.
+6. **The audit trail**: one entry for the search, its terms only as keyed
+   fingerprints, and one for every other child the search matched, returned
+   or not. An emergency search also raises an alert for review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from contactpoint.audit.trail import record
+from contactpoint.auth.addresses import fingerprint
+from contactpoint.clock import Clock
+from contactpoint.domain.reasons import AccessReason, parse_reason
+from contactpoint.domain.search_policy import (
+    Counted,
+    InsufficientDetailError,
+    RawQuery,
+    Refusal,
+    Scope,
+    SearchLimits,
+    SearchLoad,
+    SearchQuery,
+    Term,
+    Window,
+    check_query,
+    limit_passed,
+    no_unique_match_advice,
+    rate_advice,
+)
+from contactpoint.domain.views import DEFAULT_TEAM_CONTACT, ChildView
+from contactpoint.domain.vocabulary import Role
+from contactpoint.errors import ContactPointError
+from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.model import MatchModel
+from contactpoint.identity.normalise import normalise_name
+from contactpoint.services.child_view import reason_audit_details, surviving_child, view_child
+from contactpoint.services.search_match import (
+    CandidateRecord,
+    Decision,
+    QueryScorer,
+    query_features,
+    search_keys,
+)
+from contactpoint.services.sign_in import Principal
+from contactpoint.store import searches as search_store
+from contactpoint.store import source_records as record_store
+from contactpoint.vault.blind_index import BlindIndexer
+from contactpoint.vault.envelope import Vault
+from contactpoint.vault.keyring import Keyring
+from contactpoint.vault.record_cipher import decrypt_field
+
+SEARCH_ACTIONS: Final[Mapping[Scope, str]] = {
+    Scope.STANDARD: "search",
+    Scope.EMERGENCY: "emergency.search",
+}
+VIEW_ACTIONS: Final[Mapping[Scope, str]] = {
+    Scope.STANDARD: "search.view",
+    Scope.EMERGENCY: "emergency.search.view",
+}
+MATCHED_ACTION: Final = "search.matched"
+RATE_ALERT_ACTION: Final = "alert.search_rate"
+RATE_ALERT: Final = "search_rate"
+EMERGENCY_ALERT: Final = "emergency_search"
+TERMS_PURPOSE: Final = "contactpoint search terms v1"
+MATCHED_LISTED: Final = 50
+"""At most this many matched children are named in the search's own entry (each
+also has an entry of its own)."""
+
+SCOPE_ROLES: Final[Mapping[Scope, frozenset[Role]]] = {
+    Scope.STANDARD: frozenset({Role.PRACTITIONER, Role.LA_ADMIN}),
+    Scope.EMERGENCY: frozenset({Role.EMERGENCY}),
+}
+"""Who may use each search. Emergency users have their own route, so every one of
+their searches is reviewed as one."""
+
+WINDOWS: Final[Mapping[Window, timedelta]] = {
+    Window.MINUTE: timedelta(minutes=1),
+    Window.DAY: timedelta(days=1),
+}
+RETRY_AFTER: Final[Mapping[Window, int]] = {Window.MINUTE: 60, Window.DAY: 3600}
+
+
+class Result(StrEnum):
+    """How a search ended; also its audit entry's ``outcome``."""
+
+    MATCH = "match"
+    NO_UNIQUE_MATCH = "no_unique_match"
+    INSUFFICIENT_DETAIL = "insufficient_detail"
+    RATE_LIMITED = "rate_limited"
+    NO_REASON = "no_reason"
+    ROLE = "role_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    result: Result
+    advice: str | None = None
+    view: ChildView | None = None
+    retry_after: int | None = None
+    """Seconds, for a search refused by a limit."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The body CONTRACT.md section 3 fixes: a match, or the one same answer."""
+        if self.result is Result.MATCH and self.view is not None:
+            return {"result": Result.MATCH.value, "child": self.view.to_json()}
+        if self.result in (Result.NO_UNIQUE_MATCH, Result.INSUFFICIENT_DETAIL):
+            return {"result": self.result.value, "advice": self.advice}
+        return {"detail": self.advice}
+
+
+class SearchRoleError(ContactPointError):
+    """This role may not use this search; the refusal is already audited."""
+
+
+@dataclass(frozen=True)
+class SearchTools:
+    """What a search needs from the running installation."""
+
+    vault: Vault
+    indexer: BlindIndexer
+    model: MatchModel
+    keyring: Keyring
+    clock: Clock
+    limits: SearchLimits
+    team_contact: str = DEFAULT_TEAM_CONTACT
+    scorer: QueryScorer = field(init=False)
+    terms_key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scorer", QueryScorer(self.model))
+        object.__setattr__(self, "terms_key", self.keyring.subkey(TERMS_PURPOSE))
+
+
+def search(
+    session: Session,
+    tools: SearchTools,
+    *,
+    principal: Principal,
+    scope: Scope,
+    raw: RawQuery,
+    reason_code: str | None,
+    reason_detail: str | None,
+    unknown_terms: Collection[str] = (),
+    client: str | None = None,
+) -> SearchAnswer:
+    """Run one search in the caller's transaction; every outcome is audited in it."""
+    return _Search(session, tools, principal, scope, client).run(
+        raw, reason_code, reason_detail, unknown_terms
+    )
+
+
+class _Search:
+    """One search's audit context, so each step records with the same who and why."""
+
+    def __init__(
+        self,
+        session: Session,
+        tools: SearchTools,
+        principal: Principal,
+        scope: Scope,
+        client: str | None,
+    ) -> None:
+        self.session = session
+        self.tools = tools
+        self.principal = principal
+        self.scope = scope
+        self.action = SEARCH_ACTIONS[scope]
+        self.reason: AccessReason | None = None
+        self.details: dict[str, object] = {
+            "scope": scope.value,
+            "token_id": str(principal.token_id),
+        }
+        if client is not None:
+            self.details["client"] = client
+
+    def record(
+        self,
+        action: str,
+        outcome: str,
+        *,
+        child_id: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> int:
+        return record(
+            self.session,
+            key=self.tools.keyring.audit_key,
+            clock=self.tools.clock,
+            actor=self.principal.actor(),
+            action=action,
+            outcome=outcome,
+            child_id=child_id,
+            reason_code=self.reason.code.value if self.reason is not None else None,
+            details=dict(details or {}),
+        )
+
+    def finish(
+        self,
+        result: Result,
+        *,
+        child_id: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> int:
+        return self.record(
+            self.action,
+            result.value,
+            child_id=child_id,
+            details={**self.details, **(details or {})},
+        )
+
+    def run(
+        self,
+        raw: RawQuery,
+        reason_code: str | None,
+        reason_detail: str | None,
+        unknown_terms: Collection[str],
+    ) -> SearchAnswer:
+        self.details["terms"] = fingerprints(self.tools.terms_key, raw.given())
+        if self.principal.role not in SCOPE_ROLES[self.scope]:
+            self.finish(Result.ROLE)
+            raise SearchRoleError("Your role does not allow this search.")
+        try:
+            self.reason = parse_reason(reason_code, reason_detail)
+        except ContactPointError as exc:
+            self.finish(Result.NO_REASON)
+            return SearchAnswer(Result.NO_REASON, advice=str(exc))
+        self.details.update(reason_audit_details(self.tools.keyring.audit_key, self.reason))
+        refused = self.over_limit()
+        if refused is not None:
+            return refused
+        try:
+            if unknown_terms:
+                raise InsufficientDetailError(
+                    Refusal.MALFORMED,
+                    "ContactPoint searches only on: "
+                    + ", ".join(t.value for t in Term)
+                    + ". Remove any other field and search again.",
+                )
+            query = check_query(raw, self.scope, self.tools.clock.today())
+        except InsufficientDetailError as refusal:
+            self.alert_emergency(Result.INSUFFICIENT_DETAIL, None)
+            self.finish(Result.INSUFFICIENT_DETAIL, details={"refusal": refusal.refusal.value})
+            return SearchAnswer(Result.INSUFFICIENT_DETAIL, advice=refusal.advice)
+        self.details.update(
+            shape=query.shape.name, terms=fingerprints(self.tools.terms_key, query.terms())
+        )
+        decision = find(self.session, self.tools, query)
+        view = None
+        if decision.child_id is not None:
+            view = view_child(
+                self.session,
+                vault=self.tools.vault,
+                clock=self.tools.clock,
+                audit_key=self.tools.keyring.audit_key,
+                principal=self.principal,
+                child_id=decision.child_id,
+                reason=self.reason,
+                team_contact=self.tools.team_contact,
+                audit_action=VIEW_ACTIONS[self.scope],
+            )
+        result = Result.MATCH if view is not None else Result.NO_UNIQUE_MATCH
+        shown = view.child_id if view is not None else None
+        self.alert_emergency(result, shown)
+        seq = self.finish(
+            result,
+            child_id=shown,
+            details={
+                "matched": [c.child_id for c in decision.matched[:MATCHED_LISTED]],
+                "matched_count": len(decision.matched),
+            },
+        )
+        for child in decision.matched:
+            if child.child_id != shown:
+                self.record(
+                    MATCHED_ACTION,
+                    "not_returned",
+                    child_id=child.child_id,
+                    details={"scope": self.scope.value, "search_seq": seq},
+                )
+        if view is None:
+            return SearchAnswer(Result.NO_UNIQUE_MATCH, advice=no_unique_match_advice(query))
+        return SearchAnswer(Result.MATCH, view=view)
+
+    def over_limit(self) -> SearchAnswer | None:
+        """Refuse, audited, a user past a limit; alert once per window."""
+        limits = self.tools.limits
+        now = self.tools.clock.now()
+        counts = search_store.weighted_searches(
+            self.session,
+            actor=self.principal.username,
+            actions=list(SEARCH_ACTIONS.values()),
+            weights={
+                Counted.MATCH.value: limits.cost(Counted.MATCH),
+                Counted.NO_UNIQUE_MATCH.value: limits.cost(Counted.NO_UNIQUE_MATCH),
+                Counted.INSUFFICIENT_DETAIL.value: limits.cost(Counted.INSUFFICIENT_DETAIL),
+            },
+            minute_start=now - WINDOWS[Window.MINUTE],
+            day_start=now - WINDOWS[Window.DAY],
+        )
+        load = SearchLoad(counts.last_minute, counts.last_day)
+        window = limit_passed(load, limits)
+        if window is None:
+            return None
+        limit = limits.per_minute if window is Window.MINUTE else limits.per_day
+        facts: dict[str, object] = {
+            "window": window.value,
+            "limit": limit,
+            "load": load.last_minute if window is Window.MINUTE else load.last_day,
+        }
+        if not search_store.alert_raised_since(
+            self.session,
+            kind=RATE_ALERT,
+            actor=self.principal.username,
+            since=now - WINDOWS[window],
+        ):
+            alert_id = search_store.insert_alert(
+                self.session,
+                kind=RATE_ALERT,
+                raised_at=now,
+                actor=self.principal.username,
+                child_id=None,
+                details=facts,
+            )
+            facts["alert_id"] = str(alert_id)
+            self.record(RATE_ALERT_ACTION, "raised", details={**facts, "scope": self.scope.value})
+        self.finish(Result.RATE_LIMITED, details=facts)
+        return SearchAnswer(
+            Result.RATE_LIMITED, advice=rate_advice(window), retry_after=RETRY_AFTER[window]
+        )
+
+    def alert_emergency(self, result: Result, child_id: str | None) -> None:
+        """Every emergency search is reviewed afterwards: an alert names it."""
+        if self.scope is not Scope.EMERGENCY:
+            return
+        alert_id = search_store.insert_alert(
+            self.session,
+            kind=EMERGENCY_ALERT,
+            raised_at=self.tools.clock.now(),
+            actor=self.principal.username,
+            child_id=child_id,
+            details={"result": result.value, "organisation": self.principal.organisation},
+        )
+        self.details["alert_id"] = str(alert_id)
+
+
+def fingerprints(key: bytes, terms: Mapping[Term, str]) -> dict[str, str]:
+    """Each term as a keyed fingerprint of its normal form: the same term searched
+    again gives the same text, so an investigator holding the key can ask "who
+    searched for this child?", while the log itself says nothing readable."""
+    out = {}
+    for term, value in sorted(terms.items()):
+        if term in (Term.GIVEN_NAME, Term.FAMILY_NAME):
+            canonical = normalise_name(value)
+        else:
+            canonical = " ".join(value.split()).upper()
+        out[term.value] = fingerprint(key, f"{term.value}\x00{canonical}")
+    return out
+
+
+def find(session: Session, tools: SearchTools, query: SearchQuery) -> Decision:
+    """The decision for a checked query: which child, and every child it matched."""
+    identified: str | None = None
+    if query.child_id is not None:
+        found = surviving_child(session, query.child_id)
+        identified = found[0] if found is not None else None
+        child_ids = {identified} if identified is not None else set()
+    else:
+        keys = search_keys(query, query_features(query))
+        tokens = {(int(kind), tools.indexer.token(kind, value)) for kind, value in keys}
+        child_ids = {hit.child_id for hit in record_store.find_tokens(session, tokens)}
+    candidates = candidate_records(session, tools.vault, child_ids)
+    scorer = tools.scorer
+    decision = scorer.decide(scorer.score(query, candidates, identified_child=identified))
+    returned = decision.returned
+    if (
+        returned is not None
+        and returned.shielded
+        and not shield_allows(scorer, query, candidates, identified, returned.child_id)
+    ):
+        return Decision(None, decision.matched)
+    return decision
+
+
+def shield_allows(
+    scorer: QueryScorer,
+    query: SearchQuery,
+    candidates: list[CandidateRecord],
+    identified: str | None,
+    child_id: str,
+) -> bool:
+    """A shielded child is found only through what its record still shows, and never
+    by a search that used a postcode (as the PDS never returns a restricted patient
+    to one): the visible terms alone must be allowed and must name the same child."""
+    if query.used_postcode:
+        return False
+    visible = query.visible_when_shielded()
+    if visible is None:
+        return False
+    again = scorer.decide(scorer.score(visible, candidates, identified_child=identified))
+    return again.child_id == child_id
+
+
+def candidate_records(
+    session: Session, vault: Vault, child_ids: Iterable[str]
+) -> list[CandidateRecord]:
+    """Every active record of each candidate child, its match features decrypted."""
+    ids = set(child_ids)
+    if not ids:
+        return []
+    flags = record_store.child_flags(session, ids)
+    rows = record_store.active_records_of_children(session, ids, ["match"])
+    candidates = []
+    for row in rows:
+        blob = row["match_enc"]
+        flag = flags.get(row["child_id"])
+        if blob is None or flag is None:
+            continue
+        features = MatchFeatures.from_json(decrypt_field(vault, row["id"], "match", blob))
+        candidates.append(
+            CandidateRecord(row["child_id"], features, flag.shielded, flag.provisional)
+        )
+    return candidates

@@ -1,0 +1,184 @@
+"""``POST /api/v1/search`` and ``POST /api/v1/emergency/search``: one child or nothing.
+
+Thin: parse the body, call :func:`contactpoint.services.search.search` in one
+transaction (which audits every outcome), and render its answer with the
+status CONTRACT.md section 3 fixes. The rules are in
+:mod:`contactpoint.domain.search_policy` and docs/search.md.
+
+Fields the body does not name are kept aside and refused by the service, so
+that a search on an unknown field is audited like any other refusal.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Depends, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from contactpoint.domain.search_policy import RawQuery, Scope, SearchLimits
+from contactpoint.domain.vocabulary import Role
+from contactpoint.runtime import Runtime
+from contactpoint.services.search import Result, SearchTools, search
+from contactpoint.services.sign_in import Principal
+from contactpoint.web.api.problem import Problem
+from contactpoint.web.dependencies import ClientAddressDep, RuntimeDep, require_role
+
+router = APIRouter(tags=["search"])
+
+Searcher = Annotated[Principal, Depends(require_role(Role.PRACTITIONER, Role.LA_ADMIN))]
+EmergencyUser = Annotated[Principal, Depends(require_role(Role.EMERGENCY))]
+
+TERM_MAX_LENGTH: Final = 1000
+"""Far above any real value; the search policy refuses (and audits) anything over 100."""
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    code: str | None = Field(
+        default=None, max_length=64, description="A reason code from docs/access.md."
+    )
+    detail: str | None = Field(
+        default=None, max_length=TERM_MAX_LENGTH, description="Free text, e.g. a case reference."
+    )
+
+
+def _term(description: str) -> Any:
+    return Field(default=None, max_length=TERM_MAX_LENGTH, description=description)
+
+
+class SearchRequest(BaseModel):
+    """What the searcher knows of the child. Which combinations are enough is in
+    docs/search.md; too little gives 422 with advice on what to add."""
+
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
+
+    reason: Reason | None = Field(default=None, description="Why you are searching: required.")
+    given_name: str | None = _term("The child's given name (a nickname is matched too).")
+    family_name: str | None = _term("The child's family name.")
+    date_of_birth: str | None = _term("The full date of birth, YYYY-MM-DD.")
+    gender: str | None = _term("female, male, other or unknown.")
+    postcode: str | None = _term("The full postcode of the child's address.")
+    nhs_number: str | None = _term("The NHS number (ten digits).")
+    upn: str | None = _term("The Unique Pupil Number.")
+    child_id: str | None = _term("The ContactPoint ID, e.g. 7K2M-QX9D-4TB4.")
+
+    def raw(self) -> RawQuery:
+        return RawQuery(
+            given_name=self.given_name,
+            family_name=self.family_name,
+            date_of_birth=self.date_of_birth,
+            gender=self.gender,
+            postcode=self.postcode,
+            nhs_number=self.nhs_number,
+            upn=self.upn,
+            child_id=self.child_id,
+        )
+
+
+class Match(BaseModel):
+    result: Literal["match"]
+    child: dict[str, Any] = Field(description="The view of the child your role allows.")
+
+
+class NoUniqueMatch(BaseModel):
+    result: Literal["no_unique_match"]
+    advice: str
+
+
+class InsufficientDetail(BaseModel):
+    result: Literal["insufficient_detail"]
+    advice: str
+
+
+RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    status.HTTP_200_OK: {
+        "model": Match | NoUniqueMatch,
+        "description": "One child matched with confidence, or the one answer for none and "
+        "for several.",
+    },
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {
+        "model": InsufficientDetail | Problem,
+        "description": "Too little detail to search on (with advice on what to add), or no "
+        "reason given.",
+    },
+    status.HTTP_429_TOO_MANY_REQUESTS: {
+        "model": Problem,
+        "description": "Past your search limit; see Retry-After.",
+    },
+}
+
+STATUS: Final[dict[Result, int]] = {
+    Result.MATCH: status.HTTP_200_OK,
+    Result.NO_UNIQUE_MATCH: status.HTTP_200_OK,
+    Result.INSUFFICIENT_DETAIL: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Result.NO_REASON: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Result.RATE_LIMITED: status.HTTP_429_TOO_MANY_REQUESTS,
+    Result.ROLE: status.HTTP_403_FORBIDDEN,
+}
+
+
+def search_tools(runtime: Runtime) -> SearchTools:
+    settings = runtime.settings
+    return SearchTools(
+        vault=runtime.vault,
+        indexer=runtime.indexer,
+        model=runtime.linker.model,
+        keyring=runtime.keyring,
+        clock=runtime.clock,
+        limits=SearchLimits(
+            per_minute=settings.search_limit_per_minute,
+            per_day=settings.search_limit_per_day,
+            probe_weight=settings.search_probe_weight,
+        ),
+        team_contact=settings.team_contact,
+    )
+
+
+def _run(
+    runtime: Runtime, caller: Principal, scope: Scope, body: SearchRequest, client: str
+) -> JSONResponse:
+    reason = body.reason or Reason()
+    with runtime.sessions.begin() as session:
+        answer = search(
+            session,
+            search_tools(runtime),
+            principal=caller,
+            scope=scope,
+            raw=body.raw(),
+            reason_code=reason.code,
+            reason_detail=reason.detail,
+            unknown_terms=list(body.model_extra or {}),
+            client=client,
+        )
+    headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else None
+    return JSONResponse(answer.to_json(), status_code=STATUS[answer.result], headers=headers)
+
+
+@router.post(
+    "/search",
+    responses=RESPONSES,
+    summary="Find one child from what you know of them (practitioners, local authority teams)",
+)
+def search_children(
+    body: SearchRequest, caller: Searcher, runtime: RuntimeDep, client: ClientAddressDep
+) -> JSONResponse:
+    """Exactly one child that matches with confidence, as your role may see them; otherwise
+    the same answer whether no child or several matched. Audited, with the reason."""
+    return _run(runtime, caller, Scope.STANDARD, body, client)
+
+
+@router.post(
+    "/emergency/search",
+    responses=RESPONSES,
+    summary="Emergency search: fewer details, a minimal view, every use reviewed",
+)
+def emergency_search(
+    body: SearchRequest, caller: EmergencyUser, runtime: RuntimeDep, client: ClientAddressDep
+) -> JSONResponse:
+    """For A&E and ambulance staff: the child's name and date of birth, whether they are on
+    a child protection plan or looked after, and whom to call at any hour. Every use raises
+    an alert that the local authority reviews."""
+    return _run(runtime, caller, Scope.EMERGENCY, body, client)
