@@ -12,6 +12,7 @@ from contactpoint.audit.trail import Actor
 from contactpoint.clock import Clock
 from contactpoint.identity.linker import ProbabilisticLinker
 from contactpoint.identity.model import load_model
+from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import FeedIngestor, IngestReport
 from contactpoint.store.tables import BlindIndexEntry, Child, SourceRecord
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
@@ -33,14 +34,16 @@ class Ingest:
     ) -> None:
         self.tmp_path = tmp_path
         self.ingestor = FeedIngestor(
-            sessions,
-            vault=vault,
-            indexer=BlindIndexer(keyring),
-            digester=ContentDigester(keyring),
-            linker=ProbabilisticLinker(load_model()),
-            clock=clock,
-            audit_key=keyring.audit_key,
-            actor=actor,
+            FeedTools(
+                sessions,
+                vault=vault,
+                indexer=BlindIndexer(keyring),
+                digester=ContentDigester(keyring),
+                linker=ProbabilisticLinker(load_model()),
+                clock=clock,
+                audit_key=keyring.audit_key,
+                actor=actor,
+            ),
             batch_size=batch_size,
         )
         self.files = 0

@@ -16,6 +16,7 @@ from contactpoint.errors import ContactPointError
 from contactpoint.identity.linker import ProbabilisticLinker
 from contactpoint.identity.model import load_model
 from contactpoint.services.audit_check import verify_audit
+from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import FeedIngestor
 from contactpoint.services.initial_load import InitialLoader
 from contactpoint.store.data_keys import SqlDataKeyStore
@@ -60,22 +61,23 @@ class Parts:
         self.actor = actor
         self.linker = ProbabilisticLinker(load_model().for_population(400))
 
-    def _common(self) -> dict[str, object]:
-        return {
-            "vault": Vault(self.keyring, SqlDataKeyStore(self.connection, self.clock)),
-            "indexer": BlindIndexer(self.keyring),
-            "digester": ContentDigester(self.keyring),
-            "linker": self.linker,
-            "clock": self.clock,
-            "audit_key": self.keyring.audit_key,
-            "actor": self.actor,
-        }
+    def tools(self) -> FeedTools:
+        return FeedTools(
+            self.sessions,
+            vault=Vault(self.keyring, SqlDataKeyStore(self.connection, self.clock)),
+            indexer=BlindIndexer(self.keyring),
+            digester=ContentDigester(self.keyring),
+            linker=self.linker,
+            clock=self.clock,
+            audit_key=self.keyring.audit_key,
+            actor=self.actor,
+        )
 
     def loader(self, chunk: int = 300) -> InitialLoader:
-        return InitialLoader(self.sessions, chunk=chunk, **self._common())  # type: ignore[arg-type]
+        return InitialLoader(self.tools(), chunk=chunk)
 
     def ingestor(self) -> FeedIngestor:
-        return FeedIngestor(self.sessions, **self._common())  # type: ignore[arg-type]
+        return FeedIngestor(self.tools())
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import FeedFileError
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.services.audit_check import verify_audit
+from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import FeedIngestor, IngestReport
 from contactpoint.services.initial_load import InitialLoader
 from contactpoint.services.keys import retire_keys, rotate_keys
@@ -90,9 +91,8 @@ def render_report(report: IngestReport) -> None:
         console.print(f"  … and {len(report.rejections) - 10} more (see --report).")
 
 
-def run_ingest(source: str, file: Path, report_path: Path | None = None) -> IngestReport:
-    runtime = open_runtime()
-    ingestor = FeedIngestor(
+def feed_tools(runtime: Runtime) -> FeedTools:
+    return FeedTools(
         runtime.sessions,
         vault=runtime.vault,
         indexer=runtime.indexer,
@@ -102,6 +102,11 @@ def run_ingest(source: str, file: Path, report_path: Path | None = None) -> Inge
         audit_key=runtime.keyring.audit_key,
         actor=operator(),
     )
+
+
+def run_ingest(source: str, file: Path, report_path: Path | None = None) -> IngestReport:
+    runtime = open_runtime()
+    ingestor = FeedIngestor(feed_tools(runtime))
     big = file.is_file() and file.stat().st_size > 2_000_000
     total = _count_lines(file) if big else None
     with progress_bar(
@@ -234,16 +239,7 @@ def load_command(
 ) -> None:
     """Initial load of a whole population's feeds into an empty index, linked in memory."""
     runtime = open_runtime()
-    loader = InitialLoader(
-        runtime.sessions,
-        vault=runtime.vault,
-        indexer=runtime.indexer,
-        digester=runtime.digester,
-        linker=runtime.linker,
-        clock=runtime.clock,
-        audit_key=runtime.keyring.audit_key,
-        actor=operator(),
-    )
+    loader = InitialLoader(feed_tools(runtime))
     with phase_progress() as tick:
         result = loader.load([(path.stem, path) for path in feeds], progress=tick)
     for feed_report in result.feeds:

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from contactpoint.audit.trail import Actor, record
-from contactpoint.clock import Clock
+from contactpoint.audit.trail import record
 from contactpoint.domain.child import SourceRecord
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.vocabulary import FeedAction
@@ -37,13 +36,12 @@ from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_stream
 from contactpoint.identity.blocking import BlockingKey, blocking_keys
 from contactpoint.identity.features import MatchFeatures
-from contactpoint.identity.linker import Candidate, LinkDecision, Linker, Outcome
+from contactpoint.identity.linker import Candidate, LinkDecision, Outcome
+from contactpoint.services.feed_tools import FeedTools
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import estimated_rows, refresh_statistics
 from contactpoint.store.identity import lock_identity
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
-from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
-from contactpoint.vault.envelope import Vault
 from contactpoint.vault.record_cipher import (
     CHILD_FIELDS,
     decrypt_field,
@@ -222,27 +220,8 @@ class _Prefetch:
 
 
 class FeedIngestor:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        *,
-        vault: Vault,
-        indexer: BlindIndexer,
-        digester: ContentDigester,
-        linker: Linker,
-        clock: Clock,
-        audit_key: bytes,
-        actor: Actor,
-        batch_size: int = BATCH_SIZE,
-    ) -> None:
-        self._sessions = sessions
-        self._vault = vault
-        self._indexer = indexer
-        self._digester = digester
-        self._linker = linker
-        self._clock = clock
-        self._audit_key = audit_key
-        self._actor = actor
+    def __init__(self, tools: FeedTools, *, batch_size: int = BATCH_SIZE) -> None:
+        self._tools = tools
         self._batch_size = batch_size
         self._rows_seen: int | None = None
         self._inserted_since_analyze = 0
@@ -258,12 +237,12 @@ class FeedIngestor:
             )
         report = IngestReport(source=source, file=path.name)
         with open_feed(path) as stream:
-            file_digest = self._digester.file_digest(source, stream)
+            file_digest = self._tools.digester.file_digest(source, stream)
             stream.seek(0)
-            with self._sessions() as session:
+            with self._tools.sessions() as session:
                 seen_before = file_already_ingested(session, source, file_digest)
             refused = 0
-            self._vault.prepare()
+            self._tools.vault.prepare()
             prepared = (
                 (
                     [self._prepare(source, p, encrypt=not seen_before) for p in batch],
@@ -271,7 +250,7 @@ class FeedIngestor:
                     last,
                 )
                 for batch, rejections, last in self._batches(
-                    parse_stream(stream, self._clock.today())
+                    parse_stream(stream, self._tools.clock.today())
                 )
             )
             with _Prefetch(prepared) as batches:
@@ -281,14 +260,16 @@ class FeedIngestor:
                         progress(last_line)
         report.rejections.sort(key=lambda r: r.line_number)
         report.counts.rejected = len(report.rejections)
-        with self._sessions.begin() as session:
+        with self._tools.sessions.begin() as session:
             if not seen_before and not refused:
-                mark_file_ingested(session, source, file_digest, self._clock.now(), report.lines)
+                mark_file_ingested(
+                    session, source, file_digest, self._tools.clock.now(), report.lines
+                )
             record(
                 session,
-                key=self._audit_key,
-                clock=self._clock,
-                actor=self._actor,
+                key=self._tools.audit_key,
+                clock=self._tools.clock,
+                actor=self._tools.actor,
                 action="ingest.file",
                 outcome="already_ingested" if seen_before else "processed",
                 details={"source": source, "lines": report.lines, **asdict(report.counts)},
@@ -325,7 +306,9 @@ class FeedIngestor:
         prepared.record = line.to_domain(source)
         prepared.features = MatchFeatures.of(prepared.record.child)
         prepared.tokens = self._tokens(blocking_keys(prepared.features))
-        prepared.digest = self._digester.digest(source, line.model_dump_json().encode("utf-8"))
+        prepared.digest = self._tools.digester.digest(
+            source, line.model_dump_json().encode("utf-8")
+        )
         if encrypt:
             prepared.columns = self._encrypt(prepared.record_id, prepared)
         return prepared
@@ -333,9 +316,9 @@ class FeedIngestor:
     def _encrypt(self, record_id: uuid.UUID, prepared: _Prepared) -> dict[str, Any]:
         if prepared.record is None or prepared.features is None:
             raise ValueError("only an upsert line is encrypted")
-        columns: dict[str, Any] = encrypt_record(self._vault, record_id, prepared.record)
+        columns: dict[str, Any] = encrypt_record(self._tools.vault, record_id, prepared.record)
         columns["match_enc"] = encrypt_field(
-            self._vault, record_id, "match", prepared.features.to_json()
+            self._tools.vault, record_id, "match", prepared.features.to_json()
         )
         return columns
 
@@ -359,7 +342,7 @@ class FeedIngestor:
     def _apply_with_fallback(
         self, source: str, batch: Sequence[_Prepared]
     ) -> tuple[IngestCounts, list[Rejection]]:
-        self._vault.prepare()
+        self._tools.vault.prepare()
         try:
             return self._apply_in_transaction(source, batch)
         except SQLAlchemyError as exc:
@@ -403,14 +386,14 @@ class FeedIngestor:
     def _apply_in_transaction(
         self, source: str, batch: Sequence[_Prepared]
     ) -> tuple[IngestCounts, list[Rejection]]:
-        with self._sessions.begin() as session:
+        with self._tools.sessions.begin() as session:
             counts, rejections = self._apply(session, source, batch)
             self._keep_statistics_fresh(session, counts.created + counts.linked)
             record(
                 session,
-                key=self._audit_key,
-                clock=self._clock,
-                actor=self._actor,
+                key=self._tools.audit_key,
+                clock=self._tools.clock,
+                actor=self._tools.actor,
                 action="ingest.batch",
                 details={
                     "source": source,
@@ -422,7 +405,7 @@ class FeedIngestor:
         return counts, rejections
 
     def _tokens(self, keys: Iterable[BlockingKey]) -> set[tuple[int, int]]:
-        return {(int(kind), self._indexer.token(kind, value)) for kind, value in keys}
+        return {(int(kind), self._tools.indexer.token(kind, value)) for kind, value in keys}
 
     def _remember(self, record_id: uuid.UUID, features: MatchFeatures) -> None:
         self._features[record_id] = features
@@ -446,7 +429,7 @@ class FeedIngestor:
         ]
         legacy = {
             row["id"]: MatchFeatures.of(
-                details_from_fields(decrypt_fields(self._vault, row["id"], row, CHILD_FIELDS))
+                details_from_fields(decrypt_fields(self._tools.vault, row["id"], row, CHILD_FIELDS))
             )
             for row in store.load_encrypted(session, missing, CHILD_FIELDS)
         }
@@ -455,7 +438,7 @@ class FeedIngestor:
             features = self._features.get(record_id) or legacy.get(record_id)
             if features is None:
                 features = MatchFeatures.from_json(
-                    decrypt_field(self._vault, record_id, "match", row["match_enc"])
+                    decrypt_field(self._tools.vault, record_id, "match", row["match_enc"])
                 )
             self._remember(record_id, features)
             pool.records[row["child_id"]].append(features)
@@ -465,7 +448,7 @@ class FeedIngestor:
         self, session: Session, source: str, batch: Sequence[_Prepared]
     ) -> tuple[IngestCounts, list[Rejection]]:
         lock_identity(session)
-        now = self._clock.now()
+        now = self._tools.clock.now()
         counts = IngestCounts()
         rejections: list[Rejection] = []
         pending = _Pending()
@@ -524,7 +507,9 @@ class FeedIngestor:
                 counts.updated += 1
                 columns = self._encrypt(state.record_id, prepared)
             else:
-                decision = self._linker.decide(prepared.features, pool.candidates(prepared.tokens))
+                decision = self._tools.linker.decide(
+                    prepared.features, pool.candidates(prepared.tokens)
+                )
                 record_id = prepared.record_id
                 child_id = self._place(pending, pool, decision, record_id, counts, now)
                 state = _State(record_id, child_id, digest, ended=False, new=True)

@@ -24,10 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from contactpoint.audit.trail import Actor, record
-from contactpoint.clock import Clock
+from contactpoint.audit.trail import record
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.vocabulary import FeedAction
 from contactpoint.errors import ContactPointError
@@ -35,14 +33,13 @@ from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_st
 from contactpoint.identity.batch import InMemoryLinkage
 from contactpoint.identity.blocking import blocking_keys
 from contactpoint.identity.features import MatchFeatures
-from contactpoint.identity.linker import Linker, Outcome
+from contactpoint.identity.linker import Outcome
+from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import SOURCE_NAME, IngestCounts, IngestReport
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import refresh_statistics
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.store.tables import SourceRecord
-from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
-from contactpoint.vault.envelope import Vault
 from contactpoint.vault.record_cipher import encrypt_field, encrypt_record
 
 CHUNK = 5000
@@ -83,27 +80,8 @@ class LoadReport:
 
 
 class InitialLoader:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        *,
-        vault: Vault,
-        indexer: BlindIndexer,
-        digester: ContentDigester,
-        linker: Linker,
-        clock: Clock,
-        audit_key: bytes,
-        actor: Actor,
-        chunk: int = CHUNK,
-    ) -> None:
-        self._sessions = sessions
-        self._vault = vault
-        self._indexer = indexer
-        self._digester = digester
-        self._linker = linker
-        self._clock = clock
-        self._audit_key = audit_key
-        self._actor = actor
+    def __init__(self, tools: FeedTools, *, chunk: int = CHUNK) -> None:
+        self._tools = tools
         self._chunk = chunk
         self._outcomes: dict[uuid.UUID, tuple[Outcome, str, tuple[dict[str, object], ...], bool]]
         self._outcomes = {}
@@ -117,19 +95,19 @@ class InitialLoader:
         entries = self._read(opened, tick)
         self._link(entries, tick)
         written_children = self._write(opened, entries, tick)
-        with self._sessions.begin() as session:
+        with self._tools.sessions.begin() as session:
             refresh_statistics(session, ("source_records", "blind_index", "children"))
             for feed in opened:
                 feed.report.rejections.sort(key=lambda r: r.line_number)
                 feed.report.counts.rejected = len(feed.report.rejections)
                 mark_file_ingested(
-                    session, feed.source, feed.digest, self._clock.now(), feed.report.lines
+                    session, feed.source, feed.digest, self._tools.clock.now(), feed.report.lines
                 )
                 record(
                     session,
-                    key=self._audit_key,
-                    clock=self._clock,
-                    actor=self._actor,
+                    key=self._tools.audit_key,
+                    clock=self._tools.clock,
+                    actor=self._tools.actor,
                     action="load.file",
                     details={
                         "source": feed.source,
@@ -151,7 +129,7 @@ class InitialLoader:
                 )
         if len(set(sources)) != len(sources):
             raise ContactPointError("Each source may be loaded from one file only.")
-        with self._sessions() as session:
+        with self._tools.sessions() as session:
             held = session.execute(select(func.count()).select_from(SourceRecord)).scalar_one()
         if held:
             raise ContactPointError(
@@ -161,15 +139,15 @@ class InitialLoader:
 
     def _open(self, source: str, path: Path) -> _Feed:
         with open_feed(path) as stream:
-            digest = self._digester.file_digest(source, stream)
-        with self._sessions() as session:
+            digest = self._tools.digester.file_digest(source, stream)
+        with self._tools.sessions() as session:
             if file_already_ingested(session, source, digest):
                 raise ContactPointError(f"{path.name} has already been ingested.")
         return _Feed(source, path, digest, IngestReport(source=source, file=path.name))
 
     def _lines(self, feed: _Feed) -> Iterator[ParsedLine | Rejection]:
         with open_feed(feed.path) as stream:
-            yield from parse_stream(stream, self._clock.today())
+            yield from parse_stream(stream, self._tools.clock.today())
 
     def _read(self, feeds: Sequence[_Feed], tick: Progress) -> list[_Entry]:
         """Validate every line; the last upsert of each record is the one kept."""
@@ -215,7 +193,7 @@ class InitialLoader:
 
     def _link(self, entries: Sequence[_Entry], tick: Progress) -> None:
         self._outcomes = {}
-        linkage = InMemoryLinkage(self._linker, new_contactpoint_id)
+        linkage = InMemoryLinkage(self._tools.linker, new_contactpoint_id)
         for index, entry in enumerate(entries, start=1):
             placement = linkage.place(entry.features)
             entry.child_id = placement.child_id
@@ -235,7 +213,7 @@ class InitialLoader:
         written_children: set[str] = set()
         chunk: list[tuple[_Entry, ParsedLine]] = []
         done = 0
-        self._vault.prepare()
+        self._tools.vault.prepare()
         for feed in feeds:
             for item in self._lines(feed):
                 if not isinstance(item, ParsedLine):
@@ -261,7 +239,7 @@ class InitialLoader:
         written_children: set[str],
         feeds: Sequence[_Feed],
     ) -> None:
-        now = self._clock.now()
+        now = self._tools.clock.now()
         reports = {feed.source: feed.report.counts for feed in feeds}
         children: list[dict[str, Any]] = []
         records: list[dict[str, Any]] = []
@@ -285,9 +263,9 @@ class InitialLoader:
                 tally.created += 1
                 counts.created += 1
             domain_record = parsed.line.to_domain(entry.source)
-            columns = encrypt_record(self._vault, entry.record_id, domain_record)
+            columns = encrypt_record(self._tools.vault, entry.record_id, domain_record)
             columns["match_enc"] = encrypt_field(
-                self._vault, entry.record_id, "match", entry.features.to_json()
+                self._tools.vault, entry.record_id, "match", entry.features.to_json()
             )
             records.append(
                 {
@@ -295,7 +273,7 @@ class InitialLoader:
                     "source": entry.source,
                     "source_record_id": entry.source_record_id,
                     "child_id": entry.child_id,
-                    "content_digest": self._digester.digest(
+                    "content_digest": self._tools.digester.digest(
                         entry.source, parsed.line.model_dump_json().encode("utf-8")
                     ),
                     "received_at": now,
@@ -307,23 +285,23 @@ class InitialLoader:
             tokens.extend(
                 {
                     "kind": int(kind),
-                    "token": self._indexer.token(kind, value),
+                    "token": self._tools.indexer.token(kind, value),
                     "record_id": entry.record_id,
                     "child_id": entry.child_id,
                 }
                 for kind, value in blocking_keys(entry.features)
             )
         unique_tokens = list({(t["kind"], t["token"], t["record_id"]): t for t in tokens}.values())
-        with self._sessions.begin() as session:
+        with self._tools.sessions.begin() as session:
             store.insert_children(session, children)
             store.insert_records(session, records)
             store.replace_tokens(session, (), unique_tokens)
             store.insert_review_items(session, reviews)
             record(
                 session,
-                key=self._audit_key,
-                clock=self._clock,
-                actor=self._actor,
+                key=self._tools.audit_key,
+                clock=self._tools.clock,
+                actor=self._tools.actor,
                 action="load.batch",
                 details={"records": len(records), **asdict(counts)},
             )
