@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import re
-import threading
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +36,7 @@ from contactpoint.identity.blocking import BlockingKey, blocking_keys
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Candidate, LinkDecision, Outcome
 from contactpoint.services.feed_tools import FeedTools
+from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import estimated_rows, refresh_statistics
 from contactpoint.store.identity import lock_identity
@@ -165,60 +164,6 @@ class _Prepared:
     columns: dict[str, Any] | None = None
 
 
-_DONE = object()
-
-
-class _Prefetch:
-    """Validate and prepare the next batches on a thread while this one is written.
-
-    The database's round trips release the GIL, so the validation, blocking
-    tokens and encryption of batch n+1 run while batch n waits on the server:
-    on a two-core machine the client and the database then work side by side
-    instead of taking turns.
-    """
-
-    def __init__(self, produce: Iterator[tuple[list[_Prepared], list[Rejection], int]]) -> None:
-        self._produce = produce
-        self._results: queue.Queue[object] = queue.Queue(maxsize=2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="ingest-prepare", daemon=True)
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._results.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self) -> None:
-        try:
-            for item in self._produce:
-                if not self._put(item):
-                    return
-            self._put(_DONE)
-        except BaseException as exc:  # handed to the consuming thread, which raises it
-            self._put(exc)
-
-    def __enter__(self) -> Iterator[tuple[list[_Prepared], list[Rejection], int]]:
-        self._thread.start()
-        return self._consume()
-
-    def _consume(self) -> Iterator[tuple[list[_Prepared], list[Rejection], int]]:
-        while True:
-            item = self._results.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 class FeedIngestor:
     def __init__(self, tools: FeedTools, *, batch_size: int = BATCH_SIZE) -> None:
         self._tools = tools
@@ -253,7 +198,7 @@ class FeedIngestor:
                     parse_stream(stream, self._tools.clock.today())
                 )
             )
-            with _Prefetch(prepared) as batches:
+            with Prefetch(prepared) as batches:
                 for batch, rejections, last_line in batches:
                     refused += self._take(source, batch, rejections, last_line, seen_before, report)
                     if progress is not None:

@@ -36,6 +36,7 @@ from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Outcome
 from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import SOURCE_NAME, IngestCounts, IngestReport
+from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import refresh_statistics
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
@@ -63,6 +64,15 @@ class _Feed:
     path: Path
     digest: bytes
     report: IngestReport
+
+
+@dataclass
+class _ChunkRows:
+    children: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    tokens: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    counts: IngestCounts = field(default_factory=IngestCounts)
 
 
 @dataclass
@@ -209,11 +219,27 @@ class InitialLoader:
         tick("linking", len(entries), len(entries))
 
     def _write(self, feeds: Sequence[_Feed], entries: Sequence[_Entry], tick: Progress) -> int:
-        final = {(e.source, e.line_number): e for e in entries}
+        """Encrypt on a thread while the previous chunk is copied into the database."""
         written_children: set[str] = set()
-        chunk: list[tuple[_Entry, ParsedLine]] = []
         done = 0
         self._tools.vault.prepare()
+        prepared = (
+            self._prepare_chunk(chunk, written_children, feeds)
+            for chunk in self._chunks(feeds, entries)
+        )
+        with Prefetch(prepared) as chunks:
+            for rows in chunks:
+                self._store_chunk(rows)
+                done += len(rows.records)
+                tick("writing", done, len(entries))
+        return len(written_children)
+
+    def _chunks(
+        self, feeds: Sequence[_Feed], entries: Sequence[_Entry]
+    ) -> Iterator[list[tuple[_Entry, ParsedLine]]]:
+        """The kept lines, read again from the files, a chunk at a time."""
+        final = {(e.source, e.line_number): e for e in entries}
+        chunk: list[tuple[_Entry, ParsedLine]] = []
         for feed in feeds:
             for item in self._lines(feed):
                 if not isinstance(item, ParsedLine):
@@ -223,51 +249,43 @@ class InitialLoader:
                     continue
                 chunk.append((entry, item))
                 if len(chunk) >= self._chunk:
-                    self._write_chunk(chunk, written_children, feeds)
-                    done += len(chunk)
-                    tick("writing", done, len(entries))
+                    yield chunk
                     chunk = []
         if chunk:
-            self._write_chunk(chunk, written_children, feeds)
-            done += len(chunk)
-        tick("writing", done, len(entries))
-        return len(written_children)
+            yield chunk
 
-    def _write_chunk(
+    def _prepare_chunk(
         self,
         chunk: Sequence[tuple[_Entry, ParsedLine]],
         written_children: set[str],
         feeds: Sequence[_Feed],
-    ) -> None:
+    ) -> _ChunkRows:
         now = self._tools.clock.now()
         reports = {feed.source: feed.report.counts for feed in feeds}
-        children: list[dict[str, Any]] = []
-        records: list[dict[str, Any]] = []
+        rows = _ChunkRows()
         tokens: list[dict[str, Any]] = []
-        reviews: list[dict[str, Any]] = []
-        counts = IngestCounts()
         for entry, parsed in chunk:
             outcome, rule, evidence, shield = self._outcomes[entry.record_id]
             tally = reports[entry.source]
             if entry.child_id not in written_children:
                 written_children.add(entry.child_id)
-                children.append(_child_row(entry.child_id, shield, now))
+                rows.children.append(_child_row(entry.child_id, shield, now))
             if outcome is Outcome.LINK:
                 tally.linked += 1
-                counts.linked += 1
+                rows.counts.linked += 1
             elif outcome is Outcome.REVIEW:
                 tally.queued_for_review += 1
-                counts.queued_for_review += 1
-                reviews.append(_review_row(entry, rule, evidence, now))
+                rows.counts.queued_for_review += 1
+                rows.reviews.append(_review_row(entry, rule, evidence, now))
             else:
                 tally.created += 1
-                counts.created += 1
+                rows.counts.created += 1
             domain_record = parsed.line.to_domain(entry.source)
             columns = encrypt_record(self._tools.vault, entry.record_id, domain_record)
             columns["match_enc"] = encrypt_field(
                 self._tools.vault, entry.record_id, "match", entry.features.to_json()
             )
-            records.append(
+            rows.records.append(
                 {
                     "id": entry.record_id,
                     "source": entry.source,
@@ -291,19 +309,22 @@ class InitialLoader:
                 }
                 for kind, value in blocking_keys(entry.features)
             )
-        unique_tokens = list({(t["kind"], t["token"], t["record_id"]): t for t in tokens}.values())
+        rows.tokens = list({(t["kind"], t["token"], t["record_id"]): t for t in tokens}.values())
+        return rows
+
+    def _store_chunk(self, rows: _ChunkRows) -> None:
         with self._tools.sessions.begin() as session:
-            store.insert_children(session, children)
-            store.insert_records(session, records)
-            store.replace_tokens(session, (), unique_tokens)
-            store.insert_review_items(session, reviews)
+            store.insert_children(session, rows.children)
+            store.insert_records(session, rows.records)
+            store.replace_tokens(session, (), rows.tokens)
+            store.insert_review_items(session, rows.reviews)
             record(
                 session,
                 key=self._tools.audit_key,
                 clock=self._tools.clock,
                 actor=self._tools.actor,
                 action="load.batch",
-                details={"records": len(records), **asdict(counts)},
+                details={"records": len(rows.records), **asdict(rows.counts)},
             )
 
 
