@@ -261,3 +261,16 @@ def test_limits_weigh_probes_more() -> None:
     assert limit_passed(SearchLoad(10, 100), limits) is Window.DAY
     assert limits.cost(Counted.MATCH) == 1
     assert limits.cost(Counted.NO_UNIQUE_MATCH) == limits.cost(Counted.INSUFFICIENT_DETAIL) == 3
+
+
+def test_every_combination_of_terms_is_allowed_only_with_a_shape() -> None:
+    terms = sorted(Term)
+    for size in range(len(terms) + 1):
+        for chosen in combinations(terms, size):
+            known = frozenset(chosen)
+            for scope in Scope:
+                shapes = STANDARD_SHAPES if scope is Scope.STANDARD else EMERGENCY_SHAPES
+                if any(s.satisfied_by(known) for s in shapes):
+                    assert check_query(raw(known), scope, TODAY).known == known
+                else:
+                    assert refusal(raw(known), scope).refusal is Refusal.TOO_LITTLE

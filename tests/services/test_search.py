@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor
 from contactpoint.clock import FixedClock
-from contactpoint.domain.search_policy import RawQuery, Scope, SearchLimits
+from contactpoint.domain.search_policy import RawQuery, Scope, SearchLimits, Term, allowed_shape
 from contactpoint.domain.views import ViewKind
 from contactpoint.domain.vocabulary import Role
 from contactpoint.identity.model import load_model
@@ -432,8 +434,6 @@ def test_emergency_search_needs_fewer_details_and_alerts_every_use(
 
 
 def test_the_search_roles(searching: Searching) -> None:
-    from contactpoint.services.search import SearchRoleError
-
     terms = {"given_name": "Jack", "family_name": "Brown", "date_of_birth": "2016-05-12"}
     admin = searching(principal(Role.LA_ADMIN, "la.team"), **terms)
     assert searching.found(admin) == searching.population["jack"]
@@ -443,8 +443,12 @@ def test_the_search_roles(searching: Searching) -> None:
         (Role.EMERGENCY, Scope.STANDARD),
         (Role.PRACTITIONER, Scope.EMERGENCY),
     ):
-        with pytest.raises(SearchRoleError):
-            searching(principal(role), scope=scope, **terms)
+        refused = searching(principal(role), scope=scope, **terms)
+        assert refused.result is Result.ROLE
+        assert refused.view is None
+    assert [e.outcome for e in searching.entries("search", "emergency.search")][1:] == [
+        "role_refused"
+    ] * 4
 
 
 def test_the_rate_limit_counts_failures_more_and_alerts_once(searching: Searching) -> None:
@@ -533,3 +537,40 @@ def test_the_audit_chain_verifies_after_a_mixed_workload(
     with searching.sessions() as session:
         result = verify_audit(session, keyring.audit_key)
     assert result.ok, result
+
+
+TERMS_OF: dict[str, str] = {
+    "given_name": "given",
+    "family_name": "family",
+    "date_of_birth": "born",
+    "gender": "gender",
+    "postcode": "postcode",
+    "nhs_number": "nhs_number",
+}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    key=st.sampled_from(sorted(BY_KEY)),
+    terms=st.sets(st.sampled_from(sorted(TERMS_OF))),
+    slip=st.sampled_from([None, "given_name", "family_name"]),
+)
+def test_no_query_ever_returns_another_child(
+    searching: Searching, key: str, terms: set[str], slip: str | None
+) -> None:
+    """Whatever subset of a child's details is given, with or without a typing slip,
+    the answer is that child, nobody, or a refusal: never a different child."""
+    person = BY_KEY[key]
+    query = {term: str(getattr(person, TERMS_OF[term])) for term in terms}
+    if slip in query:
+        query[slip] = query[slip][:-1] + ("x" if query[slip][-1] != "x" else "y")
+    answer = searching(**query)
+    allowed = allowed_shape(frozenset(Term(t) for t in query), Scope.STANDARD)
+    if allowed is None:
+        assert answer.result is Result.INSUFFICIENT_DETAIL
+    if answer.view is not None:
+        assert answer.view.child_id == searching.population[key]

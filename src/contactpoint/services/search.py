@@ -30,6 +30,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from contactpoint.audit.trail import record
@@ -68,7 +69,6 @@ from contactpoint.services.search_match import (
 )
 from contactpoint.services.sign_in import Principal
 from contactpoint.store import searches as search_store
-from contactpoint.store import source_records as record_store
 from contactpoint.vault.blind_index import BlindIndexer
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
@@ -97,6 +97,11 @@ SCOPE_ROLES: Final[Mapping[Scope, frozenset[Role]]] = {
 }
 """Who may use each search. Emergency users have their own route, so every one of
 their searches is reviewed as one."""
+ROLE_ADVICE: Final[Mapping[Scope, str]] = {
+    Scope.STANDARD: "Your role does not allow searching for children: emergency users search "
+    "at /api/v1/emergency/search; auditors and feeds never search.",
+    Scope.EMERGENCY: "The emergency search is for the emergency role only: use /api/v1/search.",
+}
 
 WINDOWS: Final[Mapping[Window, timedelta]] = {
     Window.MINUTE: timedelta(minutes=1),
@@ -131,10 +136,6 @@ class SearchAnswer:
         if self.result in (Result.NO_UNIQUE_MATCH, Result.INSUFFICIENT_DETAIL):
             return {"result": self.result.value, "advice": self.advice}
         return {"detail": self.advice}
-
-
-class SearchRoleError(ContactPointError):
-    """This role may not use this search; the refusal is already audited."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ class _Search:
         self.details["terms"] = fingerprints(self.tools.terms_key, raw.given())
         if self.principal.role not in SCOPE_ROLES[self.scope]:
             self.finish(Result.ROLE)
-            raise SearchRoleError("Your role does not allow this search.")
+            return SearchAnswer(Result.ROLE, advice=ROLE_ADVICE[self.scope])
         try:
             self.reason = parse_reason(reason_code, reason_detail)
         except ContactPointError as exc:
@@ -313,11 +314,8 @@ class _Search:
             self.session,
             actor=self.principal.username,
             actions=list(SEARCH_ACTIONS.values()),
-            weights={
-                Counted.MATCH.value: limits.cost(Counted.MATCH),
-                Counted.NO_UNIQUE_MATCH.value: limits.cost(Counted.NO_UNIQUE_MATCH),
-                Counted.INSUFFICIENT_DETAIL.value: limits.cost(Counted.INSUFFICIENT_DETAIL),
-            },
+            match_weight=limits.cost(Counted.MATCH),
+            probe_weight=limits.cost(Counted.NO_UNIQUE_MATCH),
             minute_start=now - WINDOWS[Window.MINUTE],
             day_start=now - WINDOWS[Window.DAY],
         )
@@ -387,12 +385,12 @@ def find(session: Session, tools: SearchTools, query: SearchQuery) -> Decision:
     if query.child_id is not None:
         found = surviving_child(session, query.child_id)
         identified = found[0] if found is not None else None
-        child_ids = {identified} if identified is not None else set()
+        rows = search_store.candidates_of_children(session, {identified} if identified else set())
     else:
         keys = search_keys(query, query_features(query))
         tokens = {(int(kind), tools.indexer.token(kind, value)) for kind, value in keys}
-        child_ids = {hit.child_id for hit in record_store.find_tokens(session, tokens)}
-    candidates = candidate_records(session, tools.vault, child_ids)
+        rows = search_store.candidates_by_tokens(session, tokens)
+    candidates = candidate_records(tools.vault, rows)
     scorer = tools.scorer
     decision = scorer.decide(scorer.score(query, candidates, identified_child=identified))
     returned = decision.returned
@@ -424,23 +422,15 @@ def shield_allows(
     return again.child_id == child_id
 
 
-def candidate_records(
-    session: Session, vault: Vault, child_ids: Iterable[str]
-) -> list[CandidateRecord]:
-    """Every active record of each candidate child, its match features decrypted."""
-    ids = set(child_ids)
-    if not ids:
-        return []
-    flags = record_store.child_flags(session, ids)
-    rows = record_store.active_records_of_children(session, ids, ["match"])
-    candidates = []
-    for row in rows:
-        blob = row["match_enc"]
-        flag = flags.get(row["child_id"])
-        if blob is None or flag is None:
-            continue
-        features = MatchFeatures.from_json(decrypt_field(vault, row["id"], "match", blob))
-        candidates.append(
-            CandidateRecord(row["child_id"], features, flag.shielded, flag.provisional)
+def candidate_records(vault: Vault, rows: Iterable[RowMapping]) -> list[CandidateRecord]:
+    """Each candidate record with its match features decrypted (one decryption each)."""
+    return [
+        CandidateRecord(
+            row["child_id"],
+            MatchFeatures.from_json(decrypt_field(vault, row["id"], "match", row["match_enc"])),
+            bool(row["shielded"]),
+            bool(row["provisional"]),
         )
-    return candidates
+        for row in rows
+        if row["match_enc"] is not None
+    ]
