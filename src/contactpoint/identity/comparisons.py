@@ -57,8 +57,6 @@ def _given_level(a: MatchFeatures, b: MatchFeatures) -> int:
         return 1
     if (
         a.forms & b.forms
-        or a.first in b.given
-        or b.first in a.given
         or (a.preferred and a.preferred in b.given)
         or (b.preferred and b.preferred in a.given)
     ):
@@ -66,7 +64,12 @@ def _given_level(a: MatchFeatures, b: MatchFeatures) -> int:
     similarity = JaroWinkler.similarity(a.first, b.first)
     if similarity >= CLOSE or (a.first_sound and a.first_sound == b.first_sound):
         return 3
-    if similarity >= WEAK or OSA.distance(a.first, b.first) <= 1:
+    if (
+        similarity >= WEAK
+        or OSA.distance(a.first, b.first) <= 1
+        or a.first in b.given
+        or b.first in a.given
+    ):
         return 4
     return 6
 
