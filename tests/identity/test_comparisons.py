@@ -20,7 +20,7 @@ def level(a: MatchFeatures, b: MatchFeatures, index: int) -> str:
         ("Amelia Rose", "AMELIA", "exact"),
         ("Elizabeth", "Libby", "equivalent"),
         ("Robert", "Bob", "equivalent"),
-        ("Rose", "Amelia Rose", "equivalent"),
+        ("Rose", "Amelia Rose", "weak"),
         ("Aidan", "Aiden", "close"),
         ("Olivia", "Olivai", "close"),
         ("Leo", "Eo", "weak"),
