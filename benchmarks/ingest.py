@@ -183,6 +183,19 @@ def require_success(what: str, result: ChildResult) -> None:
         )
 
 
+def ingest_file(
+    command: str, source: str, feed: Path, report_path: Path, env: dict[str, str], workdir: Path
+) -> tuple[ChildResult, dict[str, Any]]:
+    """``contactpoint ingest`` of one file as a timed child process, and its JSON report."""
+    result = run_child(
+        [command, "ingest", "--source", source, str(feed), "--report", str(report_path)],
+        env,
+        workdir,
+    )
+    require_success(f"contactpoint ingest --source {source} ({feed.name})", result)
+    return result, json.loads(report_path.read_text(encoding="utf-8"))
+
+
 @contextmanager
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     """A new empty database, dropped afterwards whatever happens."""
@@ -265,13 +278,7 @@ def measure_case(
         measurements = []
         for run in ("first", "re-ingest"):
             report_path = workdir / f"report-{database}-{lines}-{run}.json"
-            result = run_child(
-                [command, "ingest", "--source", SOURCE, str(feed), "--report", str(report_path)],
-                env,
-                workdir,
-            )
-            require_success(f"contactpoint ingest ({database}, {lines} lines, {run})", result)
-            report = json.loads(report_path.read_text(encoding="utf-8"))
+            result, report = ingest_file(command, SOURCE, feed, report_path, env, workdir)
             check_report(report, lines, run, stats)
             measurements.append(
                 Measurement(

@@ -38,6 +38,7 @@ from ingest import (
     contactpoint_command,
     describe_machine,
     fresh_postgres_database,
+    ingest_file,
     require_success,
     run_child,
     run_main,
@@ -306,6 +307,9 @@ def score(
     )
 
 
+REPORT_KEYS = ("lines", "accepted", "created", "linked", "updated", "queued_for_review", "rejected")
+
+
 def ingest_feeds(
     command: str, env: dict[str, str], workdir: Path, database: str, synthetic: Synthetic
 ) -> tuple[float, dict[str, dict[str, Any]]]:
@@ -313,26 +317,9 @@ def ingest_feeds(
     per_source: dict[str, dict[str, Any]] = {}
     for source, feed in synthetic.feeds().items():
         report_path = workdir / f"report-{database}-{source}.json"
-        result = run_child(
-            [command, "ingest", "--source", source, str(feed), "--report", str(report_path)],
-            env,
-            workdir,
-        )
-        require_success(f"contactpoint ingest --source {source} ({database})", result)
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        result, report = ingest_file(command, source, feed, report_path, env, workdir)
         seconds += result.seconds
-        per_source[source] = {
-            key: report.get(key)
-            for key in (
-                "lines",
-                "accepted",
-                "created",
-                "linked",
-                "updated",
-                "queued_for_review",
-                "rejected",
-            )
-        }
+        per_source[source] = {key: report.get(key) for key in REPORT_KEYS}
         per_source[source]["seconds"] = round(result.seconds, 3)
         per_source[source]["peak_rss_mib"] = round(result.peak_rss_mib, 1)
         console.print(
@@ -346,9 +333,6 @@ def ingest_feeds(
         if rejections:
             console.print(f"    [yellow]first rejections:[/yellow] {rejections[:3]}")
     return seconds, per_source
-
-
-REPORT_KEYS = ("lines", "accepted", "created", "linked", "updated", "queued_for_review", "rejected")
 
 
 def bulk_load(
