@@ -27,7 +27,7 @@ from contactpoint.domain.child import (
     ServiceInvolvement,
 )
 from contactpoint.domain.precedence import Statement, combine
-from contactpoint.domain.precedence import _service_key as service_group
+from contactpoint.domain.precedence import service_key as service_group
 from contactpoint.domain.shielding import BY_LOCAL_AUTHORITY, BY_REVIEW, NOT_SHIELDED, Shield
 from contactpoint.domain.views import (
     ALLOWED_FIELDS,

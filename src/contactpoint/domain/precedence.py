@@ -299,7 +299,7 @@ def _carers(ranked: Sequence[Statement], alternatives: Alternatives) -> tuple[So
     return tuple(chosen)
 
 
-def _service_key(service: ServiceInvolvement) -> tuple[ServiceType, str, str]:
+def service_key(service: ServiceInvolvement) -> tuple[ServiceType, str, str]:
     if service.type in SERVICE_PRECEDENCE:
         return (service.type, "", "")
     if service.organisation_id:
@@ -313,7 +313,7 @@ def _services(
     """Single-valued types by their source order, the rest one per organisation, newest first."""
     candidates = sorted(
         (
-            (_service_key(service), service, statement.provenance)
+            (service_key(service), service, statement.provenance)
             for statement in _ranked(canonical, MOST_RECENT)
             for service in statement.services
         ),

@@ -38,7 +38,7 @@ from contactpoint.domain.child import (
     ServiceInvolvement,
     Sourced,
 )
-from contactpoint.domain.precedence import _service_key as service_group
+from contactpoint.domain.precedence import service_key as service_group
 from contactpoint.domain.shielding import NOT_SHIELDED, Shield
 from contactpoint.domain.vocabulary import Circumstance, Role, ServiceType
 
