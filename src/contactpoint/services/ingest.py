@@ -42,10 +42,7 @@ from contactpoint.store.bulk import estimated_rows, refresh_statistics
 from contactpoint.store.identity import lock_identity
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.vault.record_cipher import (
-    CHILD_FIELDS,
     decrypt_field,
-    decrypt_fields,
-    details_from_fields,
     encrypt_field,
     encrypt_record,
 )
@@ -369,19 +366,12 @@ class FeedIngestor:
             if flags.provisional:
                 pool.provisional.add(child_id)
         rows = store.active_records_of_children(session, children, ("match",))
-        missing = [
-            r["id"] for r in rows if r["id"] not in self._features and r["match_enc"] is None
-        ]
-        legacy = {
-            row["id"]: MatchFeatures.of(
-                details_from_fields(decrypt_fields(self._tools.vault, row["id"], row, CHILD_FIELDS))
-            )
-            for row in store.load_encrypted(session, missing, CHILD_FIELDS)
-        }
         for row in rows:
             record_id = row["id"]
-            features = self._features.get(record_id) or legacy.get(record_id)
+            features = self._features.get(record_id)
             if features is None:
+                if row["match_enc"] is None:
+                    continue  # written before migration 0003: re-ingest gives it features
                 features = MatchFeatures.from_json(
                     decrypt_field(self._tools.vault, record_id, "match", row["match_enc"])
                 )

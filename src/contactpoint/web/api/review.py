@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from contactpoint.errors import ContactPointError
 from contactpoint.services import identity_changes, review, shielding
+from contactpoint.services.identity_changes import ChangeResult
 from contactpoint.web.api.problem import Problem
 from contactpoint.web.dependencies import LaAdmin, RuntimeDep
 
@@ -186,13 +187,16 @@ def undo_change(change_id: uuid.UUID, caller: LaAdmin, runtime: RuntimeDep) -> d
         return result.to_json()
 
 
-@router.post("/children/{child_id}/shield", responses=CONFLICT, summary="Shield a child")
-def shield_child(
-    child_id: Annotated[str, CHILD_ID], body: ShieldBody, caller: LaAdmin, runtime: RuntimeDep
+def _shield_decision(
+    decide: Callable[..., ChangeResult],
+    child_id: str,
+    body: ShieldBody,
+    caller: LaAdmin,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     with runtime.sessions.begin() as session:
         result = _decided(
-            lambda: shielding.shield(
+            lambda: decide(
                 session,
                 child_id=child_id,
                 reason_code=body.reason_code,
@@ -200,19 +204,17 @@ def shield_child(
             )
         )
         return result.to_json()
+
+
+@router.post("/children/{child_id}/shield", responses=CONFLICT, summary="Shield a child")
+def shield_child(
+    child_id: Annotated[str, CHILD_ID], body: ShieldBody, caller: LaAdmin, runtime: RuntimeDep
+) -> dict[str, Any]:
+    return _shield_decision(shielding.shield, child_id, body, caller, runtime)
 
 
 @router.post("/children/{child_id}/unshield", responses=CONFLICT, summary="Lift a shield")
 def unshield_child(
     child_id: Annotated[str, CHILD_ID], body: ShieldBody, caller: LaAdmin, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    with runtime.sessions.begin() as session:
-        result = _decided(
-            lambda: shielding.unshield(
-                session,
-                child_id=child_id,
-                reason_code=body.reason_code,
-                **_change_kwargs(caller, runtime),
-            )
-        )
-        return result.to_json()
+    return _shield_decision(shielding.unshield, child_id, body, caller, runtime)
