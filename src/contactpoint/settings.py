@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     """Weighted searches one user may make in any 24 hours; passing it raises an alert."""
     search_probe_weight: int = Field(default=3, ge=1)
     """How many searches one that finds no single child, or is too vague to run, counts as."""
+    cookie_secure: bool = True
+    """Mark the pages' cookies ``Secure`` (and name them ``__Host-``). Turn off only for a
+    plain-HTTP test server on a host the browser does not treat as secure."""
+    frontend_dir: Path | None = None
+    """govuk-frontend's ``dist/govuk`` directory; found in ``node_modules`` when unset."""
 
     @cached_property
     def api_token_lifetime(self) -> timedelta:

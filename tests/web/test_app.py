@@ -1,4 +1,4 @@
-"""The app keeps its health check, home page, security headers and OpenAPI description."""
+"""The app keeps its health check, its pages' entry, security headers and OpenAPI description."""
 
 from __future__ import annotations
 
@@ -15,12 +15,24 @@ from contactpoint.web.app import SECURITY_HEADERS, create_app
 from tests.web.conftest import Api
 
 
-def test_health_home_and_headers(api: Api) -> None:
-    for path in ("/healthz", "/"):
-        answer = api.client().get(path)
-        assert answer.status_code == 200, path
-        for name, value in SECURITY_HEADERS.items():
-            assert answer.headers[name] == value
+def test_health_and_headers(api: Api) -> None:
+    answer = api.client().get("/healthz")
+    assert answer.status_code == 200
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers[name] == value
+
+
+def test_home_sends_a_stranger_to_sign_in_with_the_pages_own_strict_policy(api: Api) -> None:
+    answer = api.client().get("/")
+
+    assert answer.status_code == 200
+    assert answer.url.path == "/sign-in"
+    policy = answer.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert "script-src 'self' 'nonce-" in policy
+    for name in ("X-Content-Type-Options", "Referrer-Policy", "Cache-Control"):
+        assert answer.headers[name] == SECURITY_HEADERS[name]
 
 
 def test_openapi_describes_sign_in_and_the_bearer_scheme(api: Api) -> None:

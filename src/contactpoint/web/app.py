@@ -1,9 +1,9 @@
 """The FastAPI application.
 
-It serves its health check, its OpenAPI description and the JSON API under
-``/api/v1``. The app reads its :class:`~contactpoint.runtime.Runtime`
-(database sessions, vault, keyring, clock) from ``app.state``, where
-:func:`create_app` puts it, and routes reach it only through
+It serves its health check, its OpenAPI description, the JSON API under
+``/api/v1`` and the pages (:mod:`contactpoint.web.pages`). The app reads its
+:class:`~contactpoint.runtime.Runtime` (database sessions, vault, keyring, clock)
+from ``app.state``, where :func:`create_app` puts it, and routes reach it only through
 :mod:`contactpoint.web.dependencies`.
 """
 
@@ -14,15 +14,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from contactpoint import __version__
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.services.sign_in import warm_up
+from contactpoint.settings import Settings
 from contactpoint.store.database import READ_ONLY
 from contactpoint.web.api import auth, children, review, search, users
 from contactpoint.web.dependencies import RuntimeDep
+from contactpoint.web.pages.site import install_pages
 
 API_PREFIX = "/api/v1"
 SECURITY_HEADERS = {
@@ -88,7 +90,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     @app.get("/healthz", include_in_schema=False)
@@ -97,18 +100,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             connection.execution_options(**{READ_ONLY: True}).execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home() -> str:
-        return (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>ContactPoint</title></head><body><main><h1>ContactPoint</h1>"
-            "<p>The index is running. Sign-in and search arrive with the look-up service.</p>"
-            "</main></body></html>"
-        )
-
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(review.router, prefix=API_PREFIX)
     app.include_router(children.router, prefix=API_PREFIX)
     app.include_router(search.router, prefix=API_PREFIX)
+    install_pages(app, runtime.settings if runtime is not None else Settings())
     return app
