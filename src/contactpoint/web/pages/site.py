@@ -15,7 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contactpoint.settings import Settings
-from contactpoint.web.pages import cookies, sign_in
+from contactpoint.web.pages import (
+    audit_log,
+    cookies,
+    search,
+    sign_in,
+    team_children,
+    team_review,
+    team_users,
+)
 from contactpoint.web.pages.dependencies import PageRefused, SignInRequired
 from contactpoint.web.pages.templating import (
     ASSETS_URL,
@@ -79,4 +87,5 @@ def install_pages(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PageRefused, _page_refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.include_router(sign_in.router)
+    for module in (sign_in, search, team_review, team_children, team_users, audit_log):
+        app.include_router(module.router)

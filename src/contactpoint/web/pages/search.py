@@ -1,0 +1,7 @@
+"""Finding a child and reading their record, for practitioners, local authority teams and emergency staff."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
