@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+FRONTEND := node_modules/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-linkage clean
+.PHONY: demo test lint typecheck pytest test-browser bench bench-linkage clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,11 +12,18 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(BIN)/.installed
+# govuk-frontend (served by the pages) and axe-core (the browser tests), as the lock file
+# pins them; reinstalled only when package.json or package-lock.json change.
+$(FRONTEND): package.json package-lock.json
+	scripts/ensure-frontend
+	touch $@
+
+demo: $(BIN)/.installed $(FRONTEND)
 	$(BIN)/contactpoint demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(FRONTEND)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(MAKE) lint typecheck pytest
 
 lint: $(BIN)/.installed
@@ -25,8 +33,15 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy src benchmarks
 
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed $(FRONTEND)
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# Only the pages in a real browser (Debian's Chromium, headless); screenshots land in
+# test-artifacts/screenshots/.
+test-browser: $(BIN)/.installed $(FRONTEND)
+	scripts/ensure-postgres
+	scripts/ensure-chromium
+	$(BIN)/pytest tests/browser
 
 bench: $(BIN)/.installed
 	scripts/ensure-postgres
@@ -37,4 +52,4 @@ bench-linkage: $(BIN)/.installed
 	$(BIN)/python benchmarks/linkage.py
 
 clean:
-	rm -rf $(VENV) .contactpoint .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .contactpoint .mypy_cache .ruff_cache .pytest_cache node_modules test-artifacts

@@ -1,4 +1,4 @@
-"""Finding a child and reading their record, for practitioners, local authority teams and emergency staff."""
+"""Finding a child and reading their record: practitioners, LA teams and emergency staff."""
 
 from __future__ import annotations
 
