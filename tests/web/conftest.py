@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from contactpoint.audit.trail import Actor
 from contactpoint.clock import FixedClock
 from contactpoint.domain.vocabulary import Role
+from contactpoint.identity.linker import ProbabilisticLinker
+from contactpoint.identity.model import load_model
 from contactpoint.runtime import Runtime
 from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.sign_in import Principal
@@ -36,6 +38,8 @@ from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
 from contactpoint.web.app import create_app
 from contactpoint.web.dependencies import require_role
+from tests.services.helpers import Ingest
+from tests.services.search_population import Population, build_population
 
 PASSWORD = "correct horse battery staple"
 WHOAMI = "/api/v1/test/whoami"
@@ -146,6 +150,7 @@ class Api:
                     "role": e.role,
                     "action": e.action,
                     "outcome": e.outcome,
+                    "reason_code": e.reason_code,
                     "details": json.loads(e.details),
                     "raw": e.details,
                 }
@@ -201,3 +206,18 @@ def api(
     yield api
     for client in api.clients.values():
         client.close()
+
+
+@pytest.fixture
+def population(api: Api, tmp_path: Path) -> Population:
+    api.vault.prepare()
+    # The test index is a small one: the matcher's prior for the sample it was trained on.
+    api.runtime.linker = ProbabilisticLinker(load_model())  # type: ignore[misc]
+    ingest = Ingest(tmp_path, api.sessions, api.vault, api.runtime.keyring, api.clock, api.actor)
+    return build_population(
+        ingest,
+        api.sessions,
+        clock=api.clock,
+        audit_key=api.runtime.keyring.audit_key,
+        actor=api.actor,
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,14 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from contactpoint.domain.vocabulary import Role
-from contactpoint.identity.linker import ProbabilisticLinker
-from contactpoint.identity.model import load_model
 from contactpoint.store.tables import Alert
-from tests.services.helpers import Ingest
 from tests.services.search_population import (
     BY_KEY,
     Population,
-    build_population,
     nhs,
     plain_values,
 )
@@ -27,21 +22,6 @@ SEARCH = "/api/v1/search"
 EMERGENCY = "/api/v1/emergency/search"
 REASON = {"code": "assessment", "detail": "early help assessment"}
 JACK = {"given_name": "Jack", "family_name": "Brown", "date_of_birth": "2016-05-12"}
-
-
-@pytest.fixture
-def population(api: Api, tmp_path: Path) -> Population:
-    api.vault.prepare()
-    # The test index is a small one: the matcher's prior for the sample it was trained on.
-    api.runtime.linker = ProbabilisticLinker(load_model())  # type: ignore[misc]
-    ingest = Ingest(tmp_path, api.sessions, api.vault, api.runtime.keyring, api.clock, api.actor)
-    return build_population(
-        ingest,
-        api.sessions,
-        clock=api.clock,
-        audit_key=api.runtime.keyring.audit_key,
-        actor=api.actor,
-    )
 
 
 def token_for(api: Api, username: str, role: Role = Role.PRACTITIONER) -> str:

@@ -83,8 +83,8 @@ def sign_in_page(request: Request, runtime: RuntimeDep, timeout: bool = False) -
     if _has_live_session(request, runtime):
         return _see_other("/")
     notice = (
-        f"You were signed out because sessions last {runtime.settings.api_token_minutes} "
-        "minutes. Sign in again to carry on."
+        f"Your session has ended: sessions last {runtime.settings.api_token_minutes} minutes, "
+        "and end when you sign out or an administrator ends them. Sign in again to carry on."
         if timeout
         else None
     )

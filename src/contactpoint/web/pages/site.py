@@ -22,6 +22,7 @@ from contactpoint.web.pages import (
     sign_in,
     team_children,
     team_review,
+    team_shielding,
     team_users,
 )
 from contactpoint.web.pages.dependencies import PageRefused, SignInRequired
@@ -87,5 +88,13 @@ def install_pages(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PageRefused, _page_refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (sign_in, search, team_review, team_children, team_users, audit_log):
+    for module in (
+        sign_in,
+        search,
+        team_review,
+        team_children,
+        team_shielding,
+        team_users,
+        audit_log,
+    ):
         app.include_router(module.router)
