@@ -29,6 +29,9 @@ def test_demo_builds_a_populated_installation_with_accounts(tmp_path: Path) -> N
     assert not re.search(r"rejected [1-9]", result.stdout)
     for role in ("practitioner", "emergency", "la_admin", "auditor", "feed"):
         assert role in result.stdout
+    assert "Children to search for (made up)" in result.stdout
+    assert "a child with a GP and a school" in result.stdout
+    assert "Open http://localhost:8000/" in result.stdout
     home = tmp_path / "demo"
     assert (home / "keys" / "keyring.json").stat().st_mode & 0o777 == 0o600
     env_home = {"CONTACTPOINT_HOME": str(home)}

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from contactpoint.cli.app import app, create_user, operator, render_report, run_ingest
+from contactpoint.cli.demo_guide import busiest_social_care_area, examples
 from contactpoint.cli.output import console, progress_bar
 from contactpoint.domain.vocabulary import Role
 from contactpoint.errors import ContactPointError
@@ -23,13 +24,16 @@ from contactpoint.synth import write_synthetic_feeds
 
 DEMO_MARKER = ".contactpoint-demo"
 SOURCES = ("nhs-pds", "child-benefit", "school-census", "local-authority")
+TEAM_AREA = "{area}"
 DEMO_USERS = (
     ("demo.practitioner", Role.PRACTITIONER, "Leeds Park Primary School", None),
     ("demo.emergency", Role.EMERGENCY, "Leeds General Infirmary A&E", None),
-    ("demo.la-admin", Role.LA_ADMIN, "Leeds City Council ContactPoint team", "Leeds"),
+    ("demo.la-admin", Role.LA_ADMIN, "{area} Council ContactPoint team", TEAM_AREA),
     ("demo.auditor", Role.AUDITOR, "ContactPoint assurance", None),
     ("demo.feed", Role.FEED, "Department for Education school census", None),
 )
+"""The team's area is the local authority with the most social care in the synthetic feeds,
+so its full view of a child in its area has something to show."""
 
 
 @app.command()
@@ -67,6 +71,21 @@ def _fresh_demo_home(home: Path) -> None:
     (home / DEMO_MARKER).write_text("made by contactpoint demo; safe to delete\n")
 
 
+def _print_examples(feeds: Path, area: str, today: date) -> None:
+    table = Table(title="Children to search for (made up)")
+    for column in ("given name", "family name", "date of birth", "postcode", "why"):
+        table.add_column(column)
+    for example in examples(feeds, area, today):
+        table.add_row(
+            example.given_name,
+            example.family_name,
+            example.date_of_birth.isoformat(),
+            example.postcode or "",
+            example.why,
+        )
+    console.print(table)
+
+
 @app.command()
 def demo(
     children: Annotated[int, typer.Option(min=10, help="Size of the synthetic population.")] = 3000,
@@ -93,18 +112,31 @@ def demo(
     for source in SOURCES:
         render_report(run_ingest(source, feeds / f"{source}.jsonl"))
     runtime = open_runtime(settings)
+    area = busiest_social_care_area(feeds)
     table = Table(title="Demo accounts (synthetic data only)")
     for column in ("username", "role", "password", "TOTP secret"):
         table.add_column(column, overflow="fold", no_wrap=False)
-    for username, role, organisation, area in DEMO_USERS:
+    for username, role, organisation, user_area in DEMO_USERS:
         password = secrets.token_urlsafe(12)
-        user = create_user(runtime, username, password, role, organisation, area)
+        user = create_user(
+            runtime,
+            username,
+            password,
+            role,
+            organisation.format(area=area),
+            None if user_area is None else user_area.format(area=area),
+        )
         secret = user.totp_uri.split("secret=")[1].split("&")[0]
         table.add_row(username, role.value, password, secret)
     console.print(table)
     console.print(
         "Add a TOTP secret to an authenticator app (or read the current code with "
         "`.venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"`)."
+    )
+    _print_examples(feeds, area, runtime.clock.today())
+    console.print(
+        f"Open http://localhost:{port}/ and sign in; practitioners and the {area} team search "
+        "at /search, emergency staff at /emergency/search, auditors read /audit."
     )
     if serve:
         from contactpoint.cli.serve import serve_app
