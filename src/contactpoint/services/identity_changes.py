@@ -260,6 +260,16 @@ def split(
     return result_of(change, new_child_id=new_id)
 
 
+def _stored_change(session: Session, change_id: uuid.UUID) -> Change:
+    change = store.get_change(session, change_id)
+    if change is None:
+        raise ContactPointError(
+            "There is no such identity change: the change ID is printed by the command "
+            "that made it."
+        )
+    return change
+
+
 def undo(
     session: Session,
     *,
@@ -279,12 +289,7 @@ def undo(
     require_reviewer(actor)
     target_id = parse_id(change_id, "identity change")
     store.lock_identity(session)
-    change = store.get_change(session, target_id)
-    if change is None:
-        raise ContactPointError(
-            "There is no such identity change: the change ID is printed by the command "
-            "that made it."
-        )
+    change = _stored_change(session, target_id)
     check_undo(change, store.changes_after(session, change.at, change.children, change.records))
     current = store.child_states(session, change.children)
     check_unchanged_since(change, store.placements(session, change.records), current)
@@ -306,3 +311,29 @@ def undo(
     )
     store.mark_undone(session, change.id, undone.id)
     return result_of(undone, reopened)
+
+
+# --- the read side -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeShown:
+    """A stored change and the review items it decided: identifiers only."""
+
+    change: Change
+    items: tuple[uuid.UUID, ...]
+    """The review items this change decided; none once it is undone (they reopen)."""
+    open_items: tuple[uuid.UUID, ...]
+    """Review items still open about the children it touched (an undo reopens some)."""
+
+
+def show_change(session: Session, *, actor: Actor, change_id: uuid.UUID | str) -> ChangeShown:
+    """What a change did, for the reviewer who made or is checking it. Like the queue
+    it holds identifiers and states only and reads no child, so it is not audited."""
+    require_reviewer(actor)
+    change = _stored_change(session, parse_id(change_id, "identity change"))
+    return ChangeShown(
+        change=change,
+        items=tuple(store.items_decided_by(session, change.id)),
+        open_items=tuple(i.id for i in store.open_items_of_children(session, change.children)),
+    )

@@ -177,9 +177,11 @@ class ReviewItemSummary:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     change_id: uuid.UUID | None = None
+    source: str | None = None
+    """The feed the record under review came from (a feed's name, not personal data)."""
 
     @classmethod
-    def of(cls, item: store.StoredItem) -> ReviewItemSummary:
+    def of(cls, item: store.StoredItem, source: str | None = None) -> ReviewItemSummary:
         return cls(
             id=item.id,
             record_id=item.record_id,
@@ -191,6 +193,7 @@ class ReviewItemSummary:
             resolved_at=item.resolved_at,
             resolved_by=item.resolved_by,
             change_id=item.change_id,
+            source=source,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -205,6 +208,7 @@ class ReviewItemSummary:
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "resolved_by": self.resolved_by,
             "change_id": str(self.change_id) if self.change_id else None,
+            "source": self.source,
         }
 
 
@@ -263,8 +267,9 @@ def open_items(
     after = _parse_cursor(cursor) if cursor else None
     rows = store.list_open_items(session, limit=limit + 1, after=after, reason=reason)
     page = rows[:limit]
+    sources = store.record_sources(session, [r.record_id for r in page])
     return ReviewPage(
-        items=tuple(ReviewItemSummary.of(r) for r in page),
+        items=tuple(ReviewItemSummary.of(r, sources.get(r.record_id)) for r in page),
         open_total=store.count_open_items(session, reason),
         next_cursor=_cursor(page[-1]) if len(rows) > limit else None,
     )
@@ -376,12 +381,15 @@ class CandidateSide:
     """None if the candidate no longer exists; a merged candidate names its survivor."""
     fields: Mapping[str, str | None] | None
     """The candidate child's combined record; None when it holds no current record."""
+    records: tuple[store.HeldRecord, ...] = ()
+    """The current records combined into ``fields``: what a split of this child names."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.candidate.to_json(),
             "state": self.state.to_json() if self.state else None,
             "fields": dict(self.fields) if self.fields is not None else None,
+            "records": [r.to_json() for r in self.records],
         }
 
 
@@ -395,11 +403,14 @@ class Comparison:
     record: Mapping[str, str | None] | None
     """The record under review; None if it has been ended since."""
     candidates: tuple[CandidateSide, ...]
+    holder_records: tuple[store.HeldRecord, ...] = ()
+    """Every current record of the holder, the one under review among them."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "item": self.item.to_json(),
             "holder_child_id": self.holder_child_id,
+            "holder_records": [r.to_json() for r in self.holder_records],
             "fields": [{"name": n, "label": label} for n, label in COMPARED_FIELDS],
             "record": dict(self.record) if self.record is not None else None,
             "candidates": [c.to_json() for c in self.candidates],
@@ -433,6 +444,9 @@ def compare(
                 shown_record = statement_fields(statement)
                 viewed.append(origin.child_id)
     states = store.child_states(session, {c.child_id for c in item.candidates})
+    held = store.held_records(
+        session, {*states, *([origin.child_id] if origin is not None else [])}
+    )
     sides = []
     for candidate in item.candidates:
         state = states.get(candidate.child_id)
@@ -445,6 +459,7 @@ def compare(
                 candidate=candidate,
                 state=state,
                 fields=record_fields(combined, statements) if combined is not None else None,
+                records=tuple(held.get(candidate.child_id, ())) if combined is not None else (),
             )
         )
     for child_id in dict.fromkeys(viewed):
@@ -459,8 +474,9 @@ def compare(
             details={"item_id": str(item.id), "record_id": str(item.record_id)},
         )
     return Comparison(
-        item=ReviewItemSummary.of(item),
+        item=ReviewItemSummary.of(item, origin.source if origin else None),
         holder_child_id=origin.child_id if origin else None,
         record=shown_record,
         candidates=tuple(sides),
+        holder_records=tuple(held[origin.child_id]) if origin is not None else (),
     )

@@ -130,6 +130,52 @@ def record_origin(session: Session, record_id: uuid.UUID) -> RecordOrigin | None
     return None if row is None else RecordOrigin(row.source, row.source_record_id, row.child_id)
 
 
+@dataclass(frozen=True, slots=True)
+class HeldRecord:
+    """A current record a child holds, by identifiers only: what a split names."""
+
+    record_id: uuid.UUID
+    source: str
+    source_record_id: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "record_id": str(self.record_id),
+            "source": self.source,
+            "source_record_id": self.source_record_id,
+        }
+
+
+def held_records(session: Session, child_ids: Collection[str]) -> dict[str, list[HeldRecord]]:
+    """Each child's current (not ended) records, oldest first; no ciphertext is read."""
+    held: dict[str, list[HeldRecord]] = {c: [] for c in child_ids}
+    if not child_ids:
+        return held
+    rows = session.execute(
+        select(
+            SourceRecord.id,
+            SourceRecord.child_id,
+            SourceRecord.source,
+            SourceRecord.source_record_id,
+        )
+        .where(SourceRecord.child_id.in_(sorted(child_ids)), SourceRecord.ended_at.is_(None))
+        .order_by(SourceRecord.received_at, SourceRecord.id)
+    ).all()
+    for r in rows:
+        held[r.child_id].append(HeldRecord(r.id, r.source, r.source_record_id))
+    return held
+
+
+def record_sources(session: Session, record_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The feed each record came from."""
+    if not record_ids:
+        return {}
+    rows = session.execute(
+        select(SourceRecord.id, SourceRecord.source).where(SourceRecord.id.in_(list(record_ids)))
+    ).all()
+    return {r.id: r.source for r in rows}
+
+
 def move_records(session: Session, moves: Sequence[Move]) -> None:
     """File each record under its new child: the record, its tokens, its open items."""
     by_destination: dict[str, list[uuid.UUID]] = defaultdict(list)
@@ -265,6 +311,15 @@ def reopen_items(session: Session, change_id: uuid.UUID) -> list[uuid.UUID]:
             )
         )
     return ids
+
+
+def items_decided_by(session: Session, change_id: uuid.UUID) -> list[uuid.UUID]:
+    """The review items a change resolved (none once it has been undone)."""
+    return list(
+        session.execute(
+            select(ReviewItem.id).where(ReviewItem.change_id == change_id).order_by(ReviewItem.id)
+        ).scalars()
+    )
 
 
 # --- identity changes ----------------------------------------------------------------
