@@ -181,17 +181,21 @@ def in_area(record: ChildRecord, area: str | None) -> bool:
     shielded child's whereabouts and withheld services, and nobody should get
     those by default. A team with no area on record is in no area.
     """
+    return any(
+        sourced.value.type is ServiceType.SOCIAL_CARE
+        and organisation_in_area(sourced.value.organisation, area)
+        for sourced in record.services
+    )
+
+
+def organisation_in_area(organisation: str, area: str | None) -> bool:
+    """Whether an organisation's name begins with the area's name, word for word and
+    without regard to case ("Leeds Children's Social Care" for "Leeds")."""
     if not area or not area.strip():
         return False
     wanted = _fold(area)
-    for sourced in record.services:
-        service = sourced.value
-        if service.type is not ServiceType.SOCIAL_CARE:
-            continue
-        organisation = _fold(service.organisation)
-        if organisation == wanted or organisation.startswith(wanted + " "):
-            return True
-    return False
+    folded = _fold(organisation)
+    return folded == wanted or folded.startswith(wanted + " ")
 
 
 def withheld(service: ServiceInvolvement) -> bool:

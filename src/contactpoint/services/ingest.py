@@ -29,9 +29,12 @@ from sqlalchemy.orm import Session
 from contactpoint.audit.trail import record
 from contactpoint.domain.child import SourceRecord
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
+from contactpoint.domain.precedence import LOCAL_AUTHORITY
+from contactpoint.domain.team_entry import TEAM_RECORD_PREFIX, is_team_record_id
 from contactpoint.domain.vocabulary import FeedAction
 from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_stream
+from contactpoint.feeds.schema import FeedLine
 from contactpoint.identity.blocking import BlockingKey, blocking_keys
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Candidate, LinkDecision, Outcome
@@ -57,6 +60,26 @@ FEATURE_CACHE = 200_000
 meet the same candidate children (families, twins), and re-decrypting them
 would cost more than the memory (a few hundred bytes each)."""
 DATABASE_REFUSED = "could not be stored: the database refused it"
+TEAM_ID_REFUSED = (
+    f"'source_record_id' begins with '{TEAM_RECORD_PREFIX}', which is kept for the records "
+    "a local authority team enters in ContactPoint itself: give the line another id"
+)
+
+
+def refuse_team_record_ids(
+    source: str, items: Iterable[ParsedLine | Rejection]
+) -> Iterator[ParsedLine | Rejection]:
+    """A feed may not write, or end, a record the local authority team entered by hand
+    (docs/team-records.md): such a line is rejected like any other invalid line."""
+    for item in items:
+        if (
+            source == LOCAL_AUTHORITY
+            and isinstance(item, ParsedLine)
+            and is_team_record_id(item.line.source_record_id)
+        ):
+            yield Rejection(item.line_number, TEAM_ID_REFUSED)
+        else:
+            yield item
 
 
 @dataclass
@@ -91,6 +114,14 @@ class IngestReport:
             **asdict(self.counts),
             "rejections": [{"line": r.line_number, "reason": r.reason} for r in self.rejections],
         }
+
+
+@dataclass(frozen=True)
+class AppliedLine:
+    """What one line entered by hand did, and the child its record belongs to now."""
+
+    counts: IngestCounts
+    child_id: str
 
 
 @dataclass
@@ -192,7 +223,7 @@ class FeedIngestor:
                     last,
                 )
                 for batch, rejections, last in self._batches(
-                    parse_stream(stream, self._tools.clock.today())
+                    refuse_team_record_ids(source, parse_stream(stream, self._tools.clock.today()))
                 )
             )
             with Prefetch(prepared) as batches:
@@ -217,6 +248,25 @@ class FeedIngestor:
                 details={"source": source, "lines": report.lines, **asdict(report.counts)},
             )
         return report
+
+    def apply_line(self, session: Session, source: str, line: FeedLine) -> AppliedLine:
+        """Apply one validated line in the caller's transaction, exactly as a batch of one.
+
+        For records a person enters (the local authority team's pages): the same
+        identity lock, linker, encryption and writes as a feed's line. The caller
+        writes the audit entry, last, in the same transaction, and must call
+        ``vault.prepare()`` before opening it.
+        """
+        if not SOURCE_NAME.match(source):
+            raise ContactPointError(
+                "The source name must be lower-case letters, digits and hyphens."
+            )
+        prepared = self._prepare(source, ParsedLine(1, line, b""), encrypt=True)
+        counts, rejections = self._apply(session, source, [prepared])
+        if rejections:
+            raise ContactPointError(f"The record {rejections[0].reason}.")
+        known = store.find_by_source_ids(session, source, {line.source_record_id})
+        return AppliedLine(counts, known[line.source_record_id].child_id)
 
     def _take(
         self,

@@ -35,7 +35,12 @@ from contactpoint.identity.blocking import blocking_keys
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Outcome
 from contactpoint.services.feed_tools import FeedTools
-from contactpoint.services.ingest import SOURCE_NAME, IngestCounts, IngestReport
+from contactpoint.services.ingest import (
+    SOURCE_NAME,
+    IngestCounts,
+    IngestReport,
+    refuse_team_record_ids,
+)
 from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import refresh_statistics
@@ -157,7 +162,9 @@ class InitialLoader:
 
     def _lines(self, feed: _Feed) -> Iterator[ParsedLine | Rejection]:
         with open_feed(feed.path) as stream:
-            yield from parse_stream(stream, self._tools.clock.today())
+            yield from refuse_team_record_ids(
+                feed.source, parse_stream(stream, self._tools.clock.today())
+            )
 
     def _read(self, feeds: Sequence[_Feed], tick: Progress) -> list[_Entry]:
         """Validate every line; the last upsert of each record is the one kept."""
