@@ -1,14 +1,22 @@
-"""Writing an audit entry inside the caller's transaction.
+"""Writing audit entries inside the caller's transaction.
 
 Every state change and every read calls :func:`record` in the same transaction
 as the work it records, so either both happen or neither does. Details are
 identifiers and counts, never personal data in plain text.
+
+An act that makes several entries at once (a search: the search, the view of
+the child it returned, every other child it matched) gathers them in an
+:class:`AuditBatch` and appends them together: one lock on the chain head, one
+read of the head, one insert. The chain lock is held from then until the
+transaction ends, so the later it is taken and the fewer round trips follow,
+the more searches can run side by side.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from sqlalchemy.orm import Session
@@ -27,6 +35,84 @@ class Actor:
     organisation: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """An entry waiting for its place in the chain."""
+
+    actor: Actor
+    action: str
+    outcome: str
+    child_id: str | None
+    reason_code: str | None
+    details: Mapping[str, object]
+    seq_refs: Mapping[str, int] = field(default_factory=dict)
+    """Details that name another entry of the same batch: key to that entry's index,
+    filled in with its sequence number when the batch is written."""
+
+
+class AuditBatch:
+    """Entries made by one act, appended to the chain together, in the order added."""
+
+    def __init__(self) -> None:
+        self._entries: list[PendingEntry] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        outcome: str = "ok",
+        child_id: str | None = None,
+        reason_code: str | None = None,
+        details: Mapping[str, object] | None = None,
+        seq_refs: Mapping[str, int] | None = None,
+    ) -> int:
+        """Queue an entry; the answer is its index in the batch (for ``seq_refs``)."""
+        index = len(self._entries)
+        refs = dict(seq_refs or {})
+        if any(not 0 <= ref < index for ref in refs.values()):
+            raise ValueError("an entry can name only an entry added before it")
+        self._entries.append(
+            PendingEntry(actor, action, outcome, child_id, reason_code, dict(details or {}), refs)
+        )
+        return index
+
+    def write(self, session: Session, *, key: bytes, clock: Clock) -> list[int]:
+        """Append every queued entry to the chain in the caller's transaction; the
+        answer is their sequence numbers, in order. The batch is empty afterwards."""
+        if not self._entries:
+            return []
+        last_seq, last_hash = audit_store.lock_chain_head(session)
+        at = clock.now().astimezone(UTC)
+        first = last_seq + 1
+        rows = []
+        prev_hash = last_hash
+        for offset, entry in enumerate(self._entries):
+            details = dict(entry.details)
+            details.update({name: first + ref for name, ref in entry.seq_refs.items()})
+            content = EntryContent(
+                seq=first + offset,
+                at=at,
+                actor=entry.actor.name,
+                role=entry.actor.role,
+                organisation=entry.actor.organisation,
+                action=entry.action,
+                outcome=entry.outcome,
+                child_id=entry.child_id,
+                reason_code=entry.reason_code,
+                details=json.dumps(details, sort_keys=True, separators=(",", ":")),
+            )
+            entry_hash = chain_hash(key, prev_hash, content)
+            rows.append(audit_store.NewEntry(content, prev_hash, entry_hash))
+            prev_hash = entry_hash
+        audit_store.insert_entries(session, rows)
+        self._entries.clear()
+        return [row.content.seq for row in rows]
+
+
 def record(
     session: Session,
     *,
@@ -39,18 +125,14 @@ def record(
     reason_code: str | None = None,
     details: dict[str, object] | None = None,
 ) -> int:
-    last_seq, last_hash = audit_store.lock_chain_head(session)
-    content = EntryContent(
-        seq=last_seq + 1,
-        at=clock.now().astimezone(UTC),
-        actor=actor.name,
-        role=actor.role,
-        organisation=actor.organisation,
+    """Append one entry now; the answer is its sequence number."""
+    batch = AuditBatch()
+    batch.add(
+        actor=actor,
         action=action,
         outcome=outcome,
         child_id=child_id,
         reason_code=reason_code,
-        details=json.dumps(details or {}, sort_keys=True, separators=(",", ":")),
+        details=details,
     )
-    audit_store.insert_entry(session, content, last_hash, chain_hash(key, last_hash, content))
-    return content.seq
+    return batch.write(session, key=key, clock=clock)[0]

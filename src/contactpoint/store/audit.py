@@ -2,46 +2,120 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import ColumnElement, TextClause, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from contactpoint.audit.chain import GENESIS, EntryContent, StoredEntry
 from contactpoint.store.tables import AuditEntry
+from contactpoint.store.types import UTCDateTime
 
 _AUDIT_LOCK = 0x436F6E74  # any constant; names the audit chain's advisory lock
+_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+_LOCK_THEN_HEAD = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK}); {_HEAD}"
+"""Two statements in one round trip (the simple query protocol, so no parameters). In
+READ COMMITTED each statement takes its own snapshot, so the head is read only after
+the lock is granted and is the head every earlier holder committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    content: EntryContent
+    prev_hash: str
+    hash: str
 
 
 def lock_chain_head(session: Session) -> tuple[int, str]:
-    """Serialise appends so the chain has one head; held until the transaction ends."""
+    """Serialise appends so the chain has one head; held until the transaction ends.
+
+    On SQLite every writer already holds the database lock from ``BEGIN IMMEDIATE``.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+        cursor = session.connection().connection.cursor()
+        try:
+            cursor.execute(_LOCK_THEN_HEAD)
+            if not cursor.nextset():
+                raise RuntimeError("the audit chain head was not read")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    else:
+        row = session.execute(text(_HEAD)).first()
     if row is None:
         return 0, GENESIS
-    return int(row.seq), str(row.hash)
+    return int(row[0]), str(row[1])
+
+
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "organisation",
+    "action",
+    "outcome",
+    "child_id",
+    "reason_code",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+@cache
+def _insert(rows: int) -> TextClause:
+    """One INSERT of ``rows`` rows, written out once for each number of rows: a plain
+    statement costs far less to run than one built each time, and one statement is one
+    round trip without a pipeline."""
+    values = ", ".join(
+        "(" + ", ".join(f":{column}_{row}" for column in _COLUMNS) + ")" for row in range(rows)
+    )
+    columns = ", ".join(_COLUMNS)
+    statement = text(f"INSERT INTO audit_log ({columns}) VALUES {values}")  # noqa: S608 (no values)
+    return statement.bindparams(
+        *(bindparam(f"at_{row}", type_=UTCDateTime()) for row in range(rows))
+    )
+
+
+_ROWS_PER_INSERT = 500
+"""Far more than a search matches; keeps a statement's parameters within every database's
+limit (12 a row)."""
+
+
+def insert_entries(session: Session, entries: Sequence[NewEntry]) -> None:
+    """All of them in one statement (in the rare batch of more than 500, one per 500),
+    under the lock taken above."""
+    for start in range(0, len(entries), _ROWS_PER_INSERT):
+        chunk = entries[start : start + _ROWS_PER_INSERT]
+        parameters: dict[str, object] = {}
+        for row, e in enumerate(chunk):
+            c = e.content
+            values = (
+                c.seq,
+                c.at,
+                c.actor,
+                c.role,
+                c.organisation,
+                c.action,
+                c.outcome,
+                c.child_id,
+                c.reason_code,
+                c.details,
+                e.prev_hash,
+                e.hash,
+            )
+            parameters.update(
+                {f"{name}_{row}": v for name, v in zip(_COLUMNS, values, strict=True)}
+            )
+        session.execute(_insert(len(chunk)), parameters)
 
 
 def insert_entry(session: Session, content: EntryContent, prev_hash: str, entry_hash: str) -> None:
-    session.execute(
-        insert(AuditEntry).values(
-            seq=content.seq,
-            at=content.at,
-            actor=content.actor,
-            role=content.role,
-            organisation=content.organisation,
-            action=content.action,
-            outcome=content.outcome,
-            child_id=content.child_id,
-            reason_code=content.reason_code,
-            details=content.details,
-            prev_hash=prev_hash,
-            hash=entry_hash,
-        )
-    )
+    insert_entries(session, [NewEntry(content, prev_hash, entry_hash)])
 
 
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[StoredEntry]:
@@ -78,3 +152,68 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[StoredEntry]:
             )
         after = rows[-1].seq
         session.expunge_all()
+
+
+def search_entries(
+    session: Session,
+    *,
+    actor: str | None = None,
+    child_id: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    before_seq: int | None = None,
+    limit: int,
+) -> list[EntryContent]:
+    """Entries meeting every criterion given, newest first, at most ``limit`` of them.
+
+    ``start`` is inclusive and ``end`` exclusive. With an actor or a child the
+    walk follows ``ix_audit_log_actor_at`` or ``ix_audit_log_child_id_at`` in
+    time order (``seq`` breaking ties), so a page costs about its own rows however
+    long that actor's history; with only a time range it walks the primary key
+    down from the newest entry. ``before_seq`` continues, in the same order, after
+    the entry with that number (the last one of the page before).
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if actor is not None:
+        conditions.append(AuditEntry.actor == actor)
+    if child_id is not None:
+        conditions.append(AuditEntry.child_id == child_id)
+    if start is not None:
+        conditions.append(AuditEntry.at >= start)
+    if end is not None:
+        conditions.append(AuditEntry.at < end)
+    if action is not None:
+        conditions.append(AuditEntry.action == action)
+    if outcome is not None:
+        conditions.append(AuditEntry.outcome == outcome)
+    by_index = actor is not None or child_id is not None
+    if before_seq is not None:
+        before_at = (
+            session.execute(select(AuditEntry.at).where(AuditEntry.seq == before_seq)).scalar()
+            if by_index
+            else None
+        )
+        if before_at is None:
+            conditions.append(AuditEntry.seq < before_seq)
+        else:
+            conditions.append(AuditEntry.at <= before_at)
+            conditions.append(or_(AuditEntry.at < before_at, AuditEntry.seq < before_seq))
+    order = (AuditEntry.at.desc(), AuditEntry.seq.desc()) if by_index else (AuditEntry.seq.desc(),)
+    rows = session.execute(select(AuditEntry).where(*conditions).order_by(*order).limit(limit))
+    return [
+        EntryContent(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            role=row.role,
+            organisation=row.organisation,
+            action=row.action,
+            outcome=row.outcome,
+            child_id=row.child_id,
+            reason_code=row.reason_code,
+            details=row.details,
+        )
+        for row in rows.scalars()
+    ]

@@ -1,0 +1,179 @@
+"""Appending to the chain: one entry, or a batch in one lock and one insert, on both
+databases, and from many transactions at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from contactpoint.audit.trail import Actor, AuditBatch, record
+from contactpoint.clock import FixedClock
+from contactpoint.services.audit_check import verify_audit
+from contactpoint.store import migrate
+from contactpoint.store.database import make_engine, session_factory
+from contactpoint.store.tables import AuditEntry
+from contactpoint.vault.keyring import Keyring
+from tests.conftest import PgDatabases
+
+ALICE = Actor(name="alice", role="practitioner", organisation="Leeds Park Primary School")
+
+
+def entries(sessions: sessionmaker[Session]) -> list[AuditEntry]:
+    with sessions() as session:
+        return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+
+
+def statements(connection: Connection) -> list[str]:
+    """Every statement sent through SQLAlchemy on ``connection`` from now on."""
+    seen: list[str] = []
+
+    @event.listens_for(connection, "before_cursor_execute")
+    def _seen(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    return seen
+
+
+def test_a_batch_goes_in_as_one_insert_in_order_naming_its_own_entries(
+    connection: Connection, sessions: sessionmaker[Session], keyring: Keyring, clock: FixedClock
+) -> None:
+    with sessions.begin() as session:
+        first = record(session, key=keyring.audit_key, clock=clock, actor=ALICE, action="before")
+    batch = AuditBatch()
+    search = batch.add(actor=ALICE, action="search", outcome="no_unique_match")
+    for child in ("AAAA-BBBB-CCCC", "DDDD-EEEE-FFFF"):
+        batch.add(
+            actor=ALICE,
+            action="search.matched",
+            outcome="not_returned",
+            child_id=child,
+            details={"scope": "standard"},
+            seq_refs={"search_seq": search},
+        )
+    sent = statements(connection)
+    with sessions.begin() as session:
+        seqs = batch.write(session, key=keyring.audit_key, clock=clock)
+    inserts = [s for s in sent if s.lstrip().upper().startswith("INSERT INTO AUDIT_LOG")]
+    assert len(inserts) == 1, sent
+    assert not [s for s in sent if "UPDATE" in s.upper() or "DELETE" in s.upper()]
+    assert seqs == [first + 1, first + 2, first + 3]
+    assert len(batch) == 0
+    written = entries(sessions)
+    assert [e.action for e in written] == ["before", "search", "search.matched", "search.matched"]
+    for matched in written[2:]:
+        assert json.loads(matched.details) == {"scope": "standard", "search_seq": first + 1}
+    assert [e.child_id for e in written[2:]] == ["AAAA-BBBB-CCCC", "DDDD-EEEE-FFFF"]
+    with sessions() as session:
+        assert verify_audit(session, keyring.audit_key).ok
+
+
+def test_an_empty_batch_writes_nothing(
+    connection: Connection, sessions: sessionmaker[Session], keyring: Keyring, clock: FixedClock
+) -> None:
+    sent = statements(connection)
+    with sessions.begin() as session:
+        assert AuditBatch().write(session, key=keyring.audit_key, clock=clock) == []
+    assert sent == []
+    assert entries(sessions) == []
+
+
+def test_an_entry_names_only_an_entry_before_it() -> None:
+    batch = AuditBatch()
+    batch.add(actor=ALICE, action="search")
+    with pytest.raises(ValueError, match="added before"):
+        batch.add(actor=ALICE, action="search.matched", seq_refs={"search_seq": 1})
+    with pytest.raises(ValueError, match="added before"):
+        batch.add(actor=ALICE, action="search.matched", seq_refs={"search_seq": -1})
+
+
+# --- many writers at once ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_engine(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
+) -> Iterator[Engine]:
+    """A database of its own whose writers really commit, from several connections."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'contactpoint.db'}")
+    else:
+        engine = make_engine(pg_databases.create(), pool_size=8)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_concurrent_batches_keep_one_chain(
+    fresh_engine: Engine, keyring: Keyring, clock: FixedClock
+) -> None:
+    """Each writer reads the head only once it holds the chain lock, so no two
+    transactions ever build on the same head: every entry lands, the numbers run
+    without a gap, and the chain verifies."""
+    sessions = session_factory(fresh_engine)
+    writers, rounds, size = 6, 15, 3
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def write(number: int) -> None:
+        try:
+            start.wait()
+            for round_ in range(rounds):
+                batch = AuditBatch()
+                first = batch.add(actor=Actor(f"writer.{number}"), action="search")
+                for _ in range(size - 1):
+                    batch.add(
+                        actor=Actor(f"writer.{number}"),
+                        action="search.matched",
+                        details={"round": round_},
+                        seq_refs={"search_seq": first},
+                    )
+                with sessions.begin() as session:
+                    batch.write(session, key=keyring.audit_key, clock=clock)
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    written = entries(sessions)
+    assert [e.seq for e in written] == list(range(1, writers * rounds * size + 1))
+    for entry in written:
+        if entry.action == "search.matched":
+            search = written[json.loads(entry.details)["search_seq"] - 1]
+            assert (search.action, search.actor) == ("search", entry.actor)
+    with sessions() as session:
+        result = verify_audit(session, keyring.audit_key)
+    assert result.ok, result
+    assert result.verified == writers * rounds * size
+
+
+def test_a_batch_larger_than_one_statement_holds_goes_in_whole(
+    sessions: sessionmaker[Session], keyring: Keyring, clock: FixedClock
+) -> None:
+    batch = AuditBatch()
+    search = batch.add(actor=ALICE, action="search")
+    for n in range(1200):
+        batch.add(
+            actor=ALICE,
+            action="search.matched",
+            child_id=f"C{n:013d}",
+            seq_refs={"search_seq": search},
+        )
+    with sessions.begin() as session:
+        seqs = batch.write(session, key=keyring.audit_key, clock=clock)
+    assert seqs == list(range(1, 1202))
+    written = entries(sessions)
+    assert [e.seq for e in written] == seqs
+    assert {json.loads(e.details)["search_seq"] for e in written[1:]} == {1}
+    with sessions() as session:
+        assert verify_audit(session, keyring.audit_key).verified == 1201
