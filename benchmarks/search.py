@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -29,7 +30,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -406,26 +406,35 @@ def add_users(population: Population, count: int, run_id: str) -> dict[str, str]
     return users
 
 
+def server_stack() -> dict[str, str]:
+    """The event loop and HTTP parser uvicorn picks ("auto"): uvloop and httptools
+    when installed (``uvicorn[standard]``), else asyncio and h11."""
+
+    def installed(name: str) -> bool:
+        return importlib.util.find_spec(name) is not None
+
+    return {
+        "loop": "uvloop" if installed("uvloop") else "asyncio",
+        "http": "httptools" if installed("httptools") else "h11",
+    }
+
+
 def start_server(population: Population, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """uvicorn with ``workers`` processes; its errors go to ``server.log`` in the workdir."""
-    uvicorn = Path(sys.executable).parent / "uvicorn"
+    """``contactpoint serve`` with ``workers`` processes, as an operator runs it; its
+    errors go to ``server.log`` in the workdir."""
     log = (population.directory / "server.log").open("ab")
     env = environment(population)
     env.update(SERVER_SETTINGS)
     process = subprocess.Popen(
         [
-            str(uvicorn),
-            "--factory",
-            "contactpoint.web.app:create_app",
+            contactpoint_command(),
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
             str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -680,9 +689,11 @@ def main() -> int:
         stack.callback(stop_server, server)
         base = f"http://127.0.0.1:{port}"
         tokens = sign_in(base, users)
+        stack_used = server_stack()
         console.print(
             f"Searching: {args.clients} clients, {args.warmup:.0f} s warm-up, "
-            f"{args.duration:.0f} s measured, {args.workers} server workers…"
+            f"{args.duration:.0f} s measured, {args.workers} server workers "
+            f"({stack_used['loop']}, {stack_used['http']})…"
         )
         cpu_before = time.process_time()
         outcomes, seconds = asyncio.run(
@@ -721,6 +732,7 @@ def main() -> int:
             "load_seconds": population.load_seconds,
             "clients": args.clients,
             "workers": args.workers,
+            "server": server_stack(),
             "users": args.users,
             "mix": MIX,
             "summary": summary,

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from contactpoint.clock import Clock, SystemClock
 from contactpoint.errors import ContactPointError, KeyMaterialError
@@ -74,9 +75,20 @@ class Runtime:
     def vault(self) -> Vault:
         return Vault(
             self.keyring,
-            SqlDataKeyStore(self.engine, self.clock),
+            SqlDataKeyStore(self.key_engine, self.clock),
             reload_keyring=lambda: load_keyring(self.settings),
         )
+
+    @cached_property
+    def key_engine(self) -> Engine:
+        """The vault reads a data key (once per process and key) while the request that
+        needs it already holds one of the pool's connections. Its connections are its
+        own, unpooled, so a pool that every request has drawn on cannot hold it up until
+        the pool's timeout."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return self.engine
+        return make_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
 
     @cached_property
     def indexer(self) -> BlindIndexer:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from contactpoint.audit.trail import Actor
+from contactpoint.audit.trail import Actor, AuditBatch
 from contactpoint.clock import FixedClock
 from contactpoint.domain.reasons import AccessReason, ReasonCode
 from contactpoint.domain.views import ChildView, Denial, ViewKind
@@ -293,3 +294,46 @@ def test_a_view_changes_nothing_but_the_audit_log(viewing: Viewing) -> None:
         assert snapshot(session) == before
     assert [e.action for e in viewing.entries()] == ["child.view", "child.view"]
     assert viewing.chain_verifies()
+
+
+def test_a_view_can_leave_its_entry_to_the_callers_batch(viewing: Viewing) -> None:
+    """A search hands its batch in, so the view's entry goes into the chain with the
+    search's own, in the same transaction, under one lock."""
+    child_id = viewing.place("ordinary")
+    batch = AuditBatch()
+    with viewing.sessions.begin() as session:
+        view = view_child(
+            session,
+            vault=viewing.vault,
+            clock=viewing.clock,
+            audit_key=viewing.keyring.audit_key,
+            principal=principal("practitioner"),
+            child_id=child_id,
+            reason=REASON,
+            audit_action="search.view",
+            audit_batch=batch,
+        )
+        assert isinstance(view, ChildView)
+        assert len(batch) == 1
+        assert session.execute(select(AuditEntry)).first() is None
+        batch.write(session, key=viewing.keyring.audit_key, clock=viewing.clock)
+    (entry,) = viewing.entries("search.view")
+    assert (entry.outcome, entry.child_id) == ("shown", child_id)
+    assert viewing.chain_verifies()
+
+
+def test_a_child_is_read_with_its_state_in_one_statement(
+    viewing: Viewing, connection: Connection
+) -> None:
+    child_id = viewing.place("shielded")
+    sent: list[str] = []
+
+    @event.listens_for(connection, "before_cursor_execute")
+    def _seen(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_log" not in statement:
+            sent.append(statement)
+
+    view = viewing.view("practitioner", child_id)
+    assert isinstance(view, ChildView)
+    assert view.kind is ViewKind.SHIELDED
+    assert len(sent) == 1, sent

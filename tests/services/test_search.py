@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from contactpoint.audit.trail import Actor
+from contactpoint.audit.trail import Actor, record
 from contactpoint.clock import FixedClock
 from contactpoint.domain.search_policy import RawQuery, Scope, SearchLimits, Term, allowed_shape
 from contactpoint.domain.views import ViewKind
@@ -25,6 +25,7 @@ from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.search import (
     MATCHED_ACTION,
     RATE_ALERT_ACTION,
+    TALLY,
     Result,
     SearchAnswer,
     SearchTools,
@@ -574,3 +575,148 @@ def test_no_query_ever_returns_another_child(
         assert answer.result is Result.INSUFFICIENT_DETAIL
     if answer.view is not None:
         assert answer.view.child_id == searching.population[key]
+
+
+def sent_statements(connection: Connection) -> list[str]:
+    """Every statement sent through SQLAlchemy on ``connection`` from now on."""
+    seen: list[str] = []
+
+    @event.listens_for(connection, "before_cursor_execute")
+    def _seen(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = " ".join(statement.split())
+        if "SAVEPOINT" not in words and words != AUDIT_HEAD:  # the test's, and SQLite's head
+            seen.append(words)
+
+    return seen
+
+
+AUDIT_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+
+
+def test_a_search_appends_all_its_entries_at_once_after_its_reads(
+    searching: Searching, connection: Connection, keyring: Keyring
+) -> None:
+    """The chain lock is held from the search's audit write until it commits, so the
+    write comes last, as one insert of every entry: the view, the search, and each
+    other child matched, each pointing back at the search."""
+    jack = BY_KEY["jack"]
+    sent = sent_statements(connection)
+    several = searching(
+        family_name="Brown", date_of_birth=jack.born, gender="male", postcode=jack.postcode
+    )
+    assert several.result is Result.NO_UNIQUE_MATCH
+    inserts = [i for i, s in enumerate(sent) if s.upper().startswith("INSERT INTO AUDIT_LOG")]
+    assert inserts == [len(sent) - 1], sent
+    search_entry, *matched = searching.entries("search", MATCHED_ACTION)
+    assert search_entry.action == "search"
+    assert {e.child_id for e in matched} == {
+        searching.population["jack"],
+        searching.population["thomas"],
+    }
+    for entry in matched:
+        assert json.loads(entry.details)["search_seq"] == search_entry.seq
+        assert entry.at == search_entry.at
+    assert [e.seq for e in matched] == [search_entry.seq + 1, search_entry.seq + 2]
+
+    sent.clear()
+    found = searching(given_name="Jack", family_name="Brown", date_of_birth=jack.born)
+    assert searching.found(found) == searching.population["jack"]
+    inserts = [i for i, s in enumerate(sent) if s.upper().startswith("INSERT INTO AUDIT_LOG")]
+    assert inserts == [len(sent) - 1], sent
+    user_lock = 1 if connection.dialect.name == "postgresql" else 0
+    assert len(sent) == user_lock + 4, (
+        "the user's lock, their count, the candidates, the child with its records, the audit"
+    )
+    view, search_entry = searching.entries()[-2:]
+    assert (view.action, view.child_id) == ("search.view", searching.population["jack"])
+    assert (search_entry.action, search_entry.outcome) == ("search", "match")
+    assert search_entry.seq == view.seq + 1
+    with searching.sessions() as session:
+        assert verify_audit(session, keyring.audit_key).ok
+
+
+def tallies(searching: Searching, username: str) -> list[dict[str, int] | None]:
+    return [
+        json.loads(e.details).get(TALLY)
+        for e in searching.entries("search", "emergency.search")
+        if e.actor == username
+    ]
+
+
+def test_each_counted_search_carries_the_users_running_count(
+    searching: Searching, connection: Connection
+) -> None:
+    """Each search the limits count writes the user's tally so far, so the next search
+    reads three entries (the latest, and the last before each window) instead of a
+    day of them; refusals that do not count carry none."""
+    limits = SearchLimits(per_minute=100, per_day=1000, probe_weight=3)
+    good = {"given_name": "Jack", "family_name": "Brown", "date_of_birth": "2016-05-12"}
+    searching(limits=limits, **good)
+    searching(limits=limits, family_name="Brown")
+    searching(limits=limits, reason=(None, None), **good)
+    searching(limits=limits, family_name="Brown", date_of_birth="2016-05-12", gender="male")
+    sent = sent_statements(connection)
+    searching(limits=limits, **good)
+    assert tallies(searching, "j.patel") == [
+        {"match": 1, "probe": 0},
+        {"match": 1, "probe": 1},
+        None,
+        {"match": 1, "probe": 2},
+        {"match": 2, "probe": 2},
+    ]
+    assert not [s for s in sent if "GROUP BY outcome" in s], "no walk over the day's searches"
+    searching(principal(username="someone.else"), limits=limits, **good)
+    assert tallies(searching, "someone.else") == [{"match": 1, "probe": 0}]
+
+
+def test_the_windows_are_the_tally_less_the_last_one_before_them(searching: Searching) -> None:
+    limits = SearchLimits(per_minute=4, per_day=7, probe_weight=2)
+    good = {"given_name": "Jack", "family_name": "Brown", "date_of_birth": "2016-05-12"}
+    searching(limits=limits, **good)
+    searching(limits=limits, family_name="Brown")  # 1 + 2 = 3 in the minute
+    assert searching(limits=limits, **good).result is Result.MATCH  # 4: the minute is full
+    assert searching(limits=limits, **good).result is Result.RATE_LIMITED
+    searching.clock.advance(timedelta(seconds=61))
+    assert searching(limits=limits, **good).result is Result.MATCH  # the day: 5
+    assert searching(limits=limits, family_name="Brown").result is Result.INSUFFICIENT_DETAIL
+    refused = searching(limits=limits, **good)  # the day: 7
+    assert refused.result is Result.RATE_LIMITED
+    assert "daily" in (refused.advice or "")
+    searching.clock.advance(timedelta(hours=24))
+    assert searching(limits=limits, **good).result is Result.MATCH
+    assert tallies(searching, "j.patel")[-1] == {"match": 4, "probe": 2}
+
+
+def test_searches_counted_before_entries_carried_a_tally_still_count(
+    searching: Searching, keyring: Keyring
+) -> None:
+    """Entries written before this release carry no tally: the limits count them the
+    long way, and the first new entry carries the user's whole count."""
+    who = principal(username="old.hand")
+    with searching.sessions.begin() as session:
+        for outcome in ("match", "match", "no_unique_match", "insufficient_detail"):
+            record(
+                session,
+                key=keyring.audit_key,
+                clock=searching.clock,
+                actor=who.actor(),
+                action="search",
+                outcome=outcome,
+                details={"scope": "standard"},
+            )
+    limits = SearchLimits(per_minute=9, per_day=100, probe_weight=3)
+    good = {"given_name": "Jack", "family_name": "Brown", "date_of_birth": "2016-05-12"}
+    assert searching(who, limits=limits, **good).result is Result.MATCH  # 2 + 6, then 9
+    assert searching(who, limits=limits, **good).result is Result.RATE_LIMITED
+    assert tallies(searching, "old.hand")[4] == {"match": 3, "probe": 2}
+    searching.clock.advance(timedelta(seconds=61))
+    assert searching(who, limits=limits, **good).result is Result.MATCH
+    assert tallies(searching, "old.hand")[-1] == {"match": 4, "probe": 2}
+
+
+def test_a_new_probe_weight_applies_to_searches_already_counted(searching: Searching) -> None:
+    probe = {"family_name": "Brown"}
+    for _ in range(3):
+        searching(limits=SearchLimits(per_minute=100, per_day=100, probe_weight=1), **probe)
+    stricter = SearchLimits(per_minute=9, per_day=100, probe_weight=3)
+    assert searching(limits=stricter, **probe).result is Result.RATE_LIMITED

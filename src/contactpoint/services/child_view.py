@@ -19,11 +19,12 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from contactpoint.audit.trail import record
+from contactpoint.audit.trail import AuditBatch, record
 from contactpoint.auth.addresses import fingerprint
 from contactpoint.clock import Clock
 from contactpoint.domain.contactpoint_id import parse_contactpoint_id
 from contactpoint.domain.identity_change import ChildState
+from contactpoint.domain.precedence import combine
 from contactpoint.domain.reasons import AccessReason
 from contactpoint.domain.views import (
     DEFAULT_TEAM_CONTACT,
@@ -35,9 +36,10 @@ from contactpoint.domain.views import (
     view_of,
 )
 from contactpoint.errors import ContactPointError
-from contactpoint.services.records import load_child_record
+from contactpoint.services.records import load_statements, statements_of
 from contactpoint.services.sign_in import Principal
 from contactpoint.store import identity as identity_store
+from contactpoint.store import searches as search_store
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import derive_key
 
@@ -138,9 +140,14 @@ def view_child(
     reason: AccessReason,
     team_contact: str = DEFAULT_TEAM_CONTACT,
     audit_action: str = VIEW_ACTION,
+    audit_batch: AuditBatch | None = None,
 ) -> ChildView | None:
     """The view of the child that ``principal``'s role allows, or None where there is
     none to give (no such child, or archived and out of the caller's sight).
+
+    The view's audit entry is written at once, or, given ``audit_batch``, added to
+    it for the caller to write with its own entries, in this same transaction (a
+    search does this, so that all its entries take the chain lock once).
 
     Answers None alike for an ID that is malformed, unknown, merged into nothing,
     or archived, so the answer never tells which. An old ID of a merged child
@@ -150,11 +157,10 @@ def view_child(
     base: dict[str, object] = {"token_id": str(principal.token_id)}
     base.update(reason_audit_details(audit_key, reason))
 
+    batch = audit_batch if audit_batch is not None else AuditBatch()
+
     def audit(outcome: ViewOutcome, shown_child: str | None, **details: object) -> None:
-        record(
-            session,
-            key=audit_key,
-            clock=clock,
+        batch.add(
             actor=principal.actor(),
             action=audit_action,
             outcome=outcome.value,
@@ -162,6 +168,8 @@ def view_child(
             reason_code=reason.code.value,
             details={**base, **details},
         )
+        if audit_batch is None:
+            batch.write(session, key=audit_key, clock=clock)
 
     if not may_view(principal.role):
         refuse(
@@ -179,14 +187,20 @@ def view_child(
     if requested is None:
         audit(ViewOutcome.NOT_FOUND, None, why="malformed_id")
         return None
-    found = surviving_child(session, requested)
-    if found is None:
-        audit(ViewOutcome.NOT_FOUND, requested, why="unknown")
-        return None
-    holder, state = found
-    if holder != requested:
-        base["requested_child_id"] = requested
-    child_record = load_child_record(session, vault, holder)
+    held = search_store.child_with_records(session, requested)
+    if held is not None and held.state.active:
+        holder, state = requested, held.state
+        statements = statements_of(vault, held.records)
+    else:
+        found = surviving_child(session, requested) if held is not None else None
+        if found is None:
+            audit(ViewOutcome.NOT_FOUND, requested, why="unknown")
+            return None
+        holder, state = found
+        if holder != requested:
+            base["requested_child_id"] = requested
+        statements = load_statements(session, vault, holder)
+    child_record = combine(holder, statements) if statements else None
     if child_record is None:
         audit(ViewOutcome.NOT_FOUND, holder, why="no_current_records")
         return None

@@ -6,6 +6,9 @@ the read; this function only decrypts and combines.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from contactpoint.domain.child import ChildRecord, Provenance
@@ -22,8 +25,13 @@ from contactpoint.vault.record_cipher import (
 
 
 def load_statements(session: Session, vault: Vault, child_id: str) -> list[Statement]:
+    return statements_of(vault, store.active_records_of_child(session, child_id))
+
+
+def statements_of(vault: Vault, rows: Iterable[Mapping[Any, Any]]) -> list[Statement]:
+    """Each source record row (its id, source, record id, time and ciphertexts) decrypted."""
     statements = []
-    for row in store.active_records_of_child(session, child_id):
+    for row in rows:
         values = decrypt_fields(vault, row["id"], row, (*CHILD_FIELDS, "carers", "services"))
         statements.append(
             Statement(

@@ -5,7 +5,11 @@ One call, one transaction, in this order, each step audited:
 1. **A reason** (:func:`contactpoint.domain.reasons.parse_reason`), or a refusal.
 2. **The user's limits**: searches are counted from the audit log, weighted by
    outcome (:class:`~contactpoint.domain.search_policy.SearchLimits`); past a
-   limit the search is refused and, once per window, an alert is raised.
+   limit the search is refused and, once per window, an alert is raised. Each
+   counted search's entry carries the user's running count (:class:`Tally`), so
+   a window's count is the latest tally less the last one before the window; a
+   user's searches take a lock of their own, so each reads the tally the one
+   before it wrote.
 3. **Enough knowledge** (:func:`~contactpoint.domain.search_policy.check_query`),
    or a refusal that says what to add.
 4. **Candidates only through the keyed blind index**: the query's blocking keys
@@ -19,21 +23,24 @@ One call, one transaction, in this order, each step audited:
    policy (an archived child is not shown to practitioners) and audits the view.
 6. **The audit trail**: one entry for the search, its terms only as keyed
    fingerprints, and one for every other child the search matched, returned
-   or not. An emergency search also raises an alert for review.
+   or not. An emergency search also raises an alert for review. All of a
+   search's entries (with the view's) are appended together at the end, in the
+   same transaction: the chain lock is taken once, as late as possible.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
-from contactpoint.audit.trail import record
+from contactpoint.audit.trail import AuditBatch
 from contactpoint.auth.addresses import fingerprint
 from contactpoint.clock import Clock
 from contactpoint.domain.reasons import AccessReason, parse_reason
@@ -108,6 +115,8 @@ WINDOWS: Final[Mapping[Window, timedelta]] = {
     Window.DAY: timedelta(days=1),
 }
 RETRY_AFTER: Final[Mapping[Window, int]] = {Window.MINUTE: 60, Window.DAY: 3600}
+TALLY: Final = "searches_to_date"
+"""The detail of a counted search's entry holding the user's running :class:`Tally`."""
 
 
 class Result(StrEnum):
@@ -119,6 +128,11 @@ class Result(StrEnum):
     RATE_LIMITED = "rate_limited"
     NO_REASON = "no_reason"
     ROLE = "role_refused"
+
+
+COUNTED: Final = frozenset({Result.MATCH, Result.NO_UNIQUE_MATCH, Result.INSUFFICIENT_DETAIL})
+"""The outcomes that count against a user's limits (:class:`Counted`)."""
+PROBES: Final = COUNTED - {Result.MATCH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +171,47 @@ class SearchTools:
         object.__setattr__(self, "terms_key", self.keyring.subkey(TERMS_PURPOSE))
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A user's counted searches so far, by how each counts against the limits: those
+    that found their child, and the probes (nobody, several, too vague). Kept unweighted,
+    so a change to the probe weight applies at once to what was counted before."""
+
+    match: int = 0
+    probe: int = 0
+
+    def after(self, result: Result) -> Tally:
+        if result is Result.MATCH:
+            return Tally(self.match + 1, self.probe)
+        if result in PROBES:
+            return Tally(self.match, self.probe + 1)
+        return self
+
+    def since(self, earlier: Tally) -> Tally:
+        return Tally(self.match - earlier.match, self.probe - earlier.probe)
+
+    def weighted(self, limits: SearchLimits) -> int:
+        return self.match * limits.cost(Counted.MATCH) + self.probe * limits.cost(
+            Counted.NO_UNIQUE_MATCH
+        )
+
+    def to_json(self) -> dict[str, int]:
+        return {"match": self.match, "probe": self.probe}
+
+    @classmethod
+    def in_details(cls, details: str) -> Tally | None:
+        """The tally a search's entry carries; None for one written before entries did."""
+        value = json.loads(details).get(TALLY)
+        return None if value is None else cls(int(value["match"]), int(value["probe"]))
+
+    @classmethod
+    def of_outcomes(cls, counts: Mapping[str, int]) -> Tally:
+        return cls(
+            counts.get(Result.MATCH.value, 0),
+            sum(n for outcome, n in counts.items() if outcome != Result.MATCH.value),
+        )
+
+
 def search(
     session: Session,
     tools: SearchTools,
@@ -192,6 +247,9 @@ class _Search:
         self.scope = scope
         self.action = SEARCH_ACTIONS[scope]
         self.reason: AccessReason | None = None
+        self.batch = AuditBatch()
+        self.tally: Tally | None = None
+        """The user's count before this search, once the limits have been checked."""
         self.details: dict[str, object] = {
             "scope": scope.value,
             "token_id": str(principal.token_id),
@@ -206,17 +264,17 @@ class _Search:
         *,
         child_id: str | None = None,
         details: Mapping[str, object] | None = None,
+        seq_refs: Mapping[str, int] | None = None,
     ) -> int:
-        return record(
-            self.session,
-            key=self.tools.keyring.audit_key,
-            clock=self.tools.clock,
+        """Queue an entry of this search's; the answer is its index in the batch."""
+        return self.batch.add(
             actor=self.principal.actor(),
             action=action,
             outcome=outcome,
             child_id=child_id,
             reason_code=self.reason.code.value if self.reason is not None else None,
-            details=dict(details or {}),
+            details=details,
+            seq_refs=seq_refs,
         )
 
     def finish(
@@ -226,14 +284,25 @@ class _Search:
         child_id: str | None = None,
         details: Mapping[str, object] | None = None,
     ) -> int:
-        return self.record(
-            self.action,
-            result.value,
-            child_id=child_id,
-            details={**self.details, **(details or {})},
-        )
+        facts = {**self.details, **(details or {})}
+        if result in COUNTED:
+            if self.tally is None:
+                raise AssertionError("a search was counted before its user's count was read")
+            facts[TALLY] = self.tally.after(result).to_json()
+        return self.record(self.action, result.value, child_id=child_id, details=facts)
 
     def run(
+        self,
+        raw: RawQuery,
+        reason_code: str | None,
+        reason_detail: str | None,
+        unknown_terms: Collection[str],
+    ) -> SearchAnswer:
+        answer = self.answer(raw, reason_code, reason_detail, unknown_terms)
+        self.batch.write(self.session, key=self.tools.keyring.audit_key, clock=self.tools.clock)
+        return answer
+
+    def answer(
         self,
         raw: RawQuery,
         reason_code: str | None,
@@ -282,11 +351,12 @@ class _Search:
                 reason=self.reason,
                 team_contact=self.tools.team_contact,
                 audit_action=VIEW_ACTIONS[self.scope],
+                audit_batch=self.batch,
             )
         result = Result.MATCH if view is not None else Result.NO_UNIQUE_MATCH
         shown = view.child_id if view is not None else None
         self.alert_emergency(result, shown)
-        seq = self.finish(
+        entry = self.finish(
             result,
             child_id=shown,
             details={
@@ -300,7 +370,8 @@ class _Search:
                     MATCHED_ACTION,
                     "not_returned",
                     child_id=child.child_id,
-                    details={"scope": self.scope.value, "search_seq": seq},
+                    details={"scope": self.scope.value},
+                    seq_refs={"search_seq": entry},
                 )
         if view is None:
             return SearchAnswer(Result.NO_UNIQUE_MATCH, advice=no_unique_match_advice(query))
@@ -310,16 +381,8 @@ class _Search:
         """Refuse, audited, a user past a limit; alert once per window."""
         limits = self.tools.limits
         now = self.tools.clock.now()
-        counts = search_store.weighted_searches(
-            self.session,
-            actor=self.principal.username,
-            actions=list(SEARCH_ACTIONS.values()),
-            match_weight=limits.cost(Counted.MATCH),
-            probe_weight=limits.cost(Counted.NO_UNIQUE_MATCH),
-            minute_start=now - WINDOWS[Window.MINUTE],
-            day_start=now - WINDOWS[Window.DAY],
-        )
-        load = SearchLoad(counts.last_minute, counts.last_day)
+        self.tally, minute, day = self.count(now)
+        load = SearchLoad(minute.weighted(limits), day.weighted(limits))
         window = limit_passed(load, limits)
         if window is None:
             return None
@@ -349,6 +412,44 @@ class _Search:
         return SearchAnswer(
             Result.RATE_LIMITED, advice=rate_advice(window), retry_after=RETRY_AFTER[window]
         )
+
+    def count(self, now: datetime) -> tuple[Tally, Tally, Tally]:
+        """The user's tally so far, and their searches in the last minute and day."""
+        search_store.lock_searcher(self.session, self.principal.user_id)
+        actor = self.principal.username
+        actions = list(SEARCH_ACTIONS.values())
+        outcomes = [r.value for r in COUNTED]
+        starts = {window: now - WINDOWS[window] for window in Window}
+
+        def searched_since(since: datetime) -> Tally:
+            """A walk over every counted search since then: only for entries written
+            before searches carried their tally."""
+            return Tally.of_outcomes(
+                search_store.searches_by_outcome(
+                    self.session, actor=actor, actions=actions, outcomes=outcomes, since=since
+                )
+            )
+
+        marks = search_store.search_marks(
+            self.session,
+            actor=actor,
+            actions=actions,
+            outcomes=outcomes,
+            minute_start=starts[Window.MINUTE],
+            day_start=starts[Window.DAY],
+        )
+        if marks.latest is None:
+            return Tally(), Tally(), Tally()
+        latest = Tally.in_details(marks.latest)
+        if latest is None:
+            latest = searched_since(datetime.min.replace(tzinfo=UTC))
+        windows = []
+        for window, mark in ((Window.MINUTE, marks.before_minute), (Window.DAY, marks.before_day)):
+            before = Tally() if mark is None else Tally.in_details(mark)
+            windows.append(
+                searched_since(starts[window]) if before is None else latest.since(before)
+            )
+        return latest, windows[0], windows[1]
 
     def alert_emergency(self, result: Result, child_id: str | None) -> None:
         """Every emergency search is reviewed afterwards: an alert names it."""

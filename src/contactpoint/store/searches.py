@@ -1,9 +1,10 @@
 """What searching needs from the database beyond the index: counting a user's
-searches, and raising alerts.
+searches, raising alerts, and reading the child a search (or a look-up) shows.
 
-A user's searches are counted from the audit log itself, which already holds
-one entry per search with its outcome, so the count cannot drift from the
-record of what was done and needs no table of its own.
+A user's searches are counted from the audit log itself: each counted search's
+entry carries the user's running count (see :mod:`contactpoint.services.search`),
+so the count needs no table of its own and cannot drift from the record of what
+was done, and reading it costs three short index walks, not a day of entries.
 """
 
 from __future__ import annotations
@@ -12,12 +13,27 @@ import json
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, exists, insert, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    Row,
+    RowMapping,
+    Text,
+    bindparam,
+    column,
+    exists,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
+from contactpoint.domain.identity_change import ChildState, ChildStatus
 from contactpoint.store.bulk import is_postgresql, member_of
 from contactpoint.store.tables import (
     Alert,
@@ -28,11 +44,81 @@ from contactpoint.store.tables import (
 )
 from contactpoint.store.types import UTCDateTime
 
+SHOWN_CIPHERTEXTS = tuple(
+    f"{name}_enc"
+    for name in (
+        "given_names",
+        "family_name",
+        "former_family_names",
+        "preferred_name",
+        "date_of_birth",
+        "gender",
+        "nhs_number",
+        "upn",
+        "address",
+        "no_fixed_abode",
+        "circumstances",
+        "carers",
+        "services",
+    )
+)
+"""Every field's ciphertext but the match features'."""
+
 
 @dataclass(frozen=True, slots=True)
-class WeightedCounts:
-    last_minute: int
-    last_day: int
+class HeldChild:
+    state: ChildState
+    records: list[RowMapping]
+    """Its active records (id, source, source_record_id, updated_at and every field's
+    ciphertext), oldest first; none for a child that is not active."""
+
+
+_CHILD_WITH_RECORDS = text(
+    """
+    SELECT c.status, c.merged_into, c.shielded, c.shield_origin,
+           sr.id, sr.source, sr.source_record_id, sr.updated_at,
+           sr.given_names_enc, sr.family_name_enc, sr.former_family_names_enc,
+           sr.preferred_name_enc, sr.date_of_birth_enc, sr.gender_enc, sr.nhs_number_enc,
+           sr.upn_enc, sr.address_enc, sr.no_fixed_abode_enc, sr.circumstances_enc,
+           sr.carers_enc, sr.services_enc
+    FROM children c
+    LEFT JOIN source_records sr
+      ON sr.child_id = c.id AND sr.ended_at IS NULL AND c.status = :active
+    WHERE c.id = :child_id
+    ORDER BY sr.updated_at, sr.source
+    """
+).columns(
+    Child.__table__.c.status,
+    Child.__table__.c.merged_into,
+    Child.__table__.c.shielded,
+    Child.__table__.c.shield_origin,
+    *(
+        SourceRecord.__table__.c[name]
+        for name in ("id", "source", "source_record_id", "updated_at", *SHOWN_CIPHERTEXTS)
+    ),
+)
+"""Written out once: a plain statement costs far less to run again and again than one
+built from the ORM, and the columns it names give the results the table's types (the
+record id, the times, the flags) as the ORM would."""
+
+
+def child_with_records(session: Session, child_id: str) -> HeldChild | None:
+    """A child's state and, if it is active, its active records: what showing the child
+    needs, in one round trip. None for an ID that names no child."""
+    rows = (
+        session.execute(
+            _CHILD_WITH_RECORDS, {"child_id": child_id, "active": ChildStatus.ACTIVE.value}
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    state = ChildState.from_json(
+        {name: first[name] for name in ("status", "merged_into", "shielded", "shield_origin")}
+    )
+    return HeldChild(state, [r for r in rows if r["id"] is not None])
 
 
 _CANDIDATES_BY_TOKEN = text(
@@ -43,13 +129,21 @@ _CANDIDATES_BY_TOKEN = text(
           ON b.kind = q.kind AND b.token = q.token
     )
     SELECT sr.id, sr.child_id, sr.match_enc, c.shielded,
-           EXISTS (SELECT 1 FROM review_items r
-                   WHERE r.child_id = sr.child_id AND r.status = 'open') AS provisional
+           COALESCE(queue.waiting, false) AS provisional
     FROM hits
+    JOIN children c ON c.id = hits.child_id
+    LEFT JOIN LATERAL (
+        SELECT bool_or(r.status = 'open') AS waiting FROM review_items r
+        WHERE r.child_id = hits.child_id
+    ) AS queue ON true
     JOIN source_records sr ON sr.child_id = hits.child_id AND sr.ended_at IS NULL
-    JOIN children c ON c.id = sr.child_id
     """
 )
+"""Whether each candidate waits in the review queue is read from that child's review
+items through ``ix_review_items_child_id``, the status tested on those few. Written as
+``EXISTS (... AND status = 'open')``, the planner, without statistics on the queue, may
+instead gather every open item in the queue on every search (17,000 at 1,000,000
+children: most of the search's time in the database)."""
 
 
 def _candidate_columns() -> list[Any]:
@@ -114,51 +208,171 @@ def _active_records(session: Session, which: Any) -> list[RowMapping]:
     )
 
 
-_WEIGHTED = text(
+_SEARCHER_LOCKS = 0x53724C6D  # any constant; names the space of the per-user search locks
+
+
+def lock_searcher(session: Session, user_id: int) -> None:
+    """Let one search at a time of this user's count against their limits: held until the
+    transaction ends, so each search reads the count the one before it wrote. On SQLite
+    every writer already holds the database lock from ``BEGIN IMMEDIATE``."""
+    if is_postgresql(session):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:user AS integer))"),
+            {"space": _SEARCHER_LOCKS, "user": user_id},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchMarks:
+    """The details of three of an actor's counted searches (None where there is none):
+    the latest, and the latest before each window began."""
+
+    latest: str | None
+    before_minute: str | None
+    before_day: str | None
+
+
+_RECENT = 16
+"""How many of an actor's latest entries each mark looks through: a search writes one
+to a few, so the last counted search is almost always among them."""
+
+_MARKS = (
+    text(
+        """
+    SELECT * FROM (
+      SELECT 0 AS mark, at, seq, (action IN :actions AND outcome IN :outcomes) AS counted,
+             CASE WHEN action IN :actions AND outcome IN :outcomes THEN details END AS details
+      FROM audit_log WHERE actor = :actor
+      ORDER BY at DESC LIMIT :recent) AS latest
+    UNION ALL
+    SELECT * FROM (
+      SELECT 1 AS mark, at, seq, (action IN :actions AND outcome IN :outcomes) AS counted,
+             CASE WHEN action IN :actions AND outcome IN :outcomes THEN details END AS details
+      FROM audit_log WHERE actor = :actor AND at < :minute_start
+      ORDER BY at DESC LIMIT :recent) AS before_minute
+    UNION ALL
+    SELECT * FROM (
+      SELECT 2 AS mark, at, seq, (action IN :actions AND outcome IN :outcomes) AS counted,
+             CASE WHEN action IN :actions AND outcome IN :outcomes THEN details END AS details
+      FROM audit_log WHERE actor = :actor AND at < :day_start
+      ORDER BY at DESC LIMIT :recent) AS before_day
     """
-    SELECT COALESCE(SUM(CASE WHEN at >= :minute_start THEN weight ELSE 0 END), 0),
-           COALESCE(SUM(weight), 0)
-    FROM (
-        SELECT at, CASE outcome WHEN 'match' THEN :match_weight
-                                WHEN 'no_unique_match' THEN :probe_weight
-                                WHEN 'insufficient_detail' THEN :probe_weight
-                                ELSE 0 END AS weight
-        FROM audit_log
-        WHERE actor = :actor AND action IN :actions AND at >= :day_start
-    ) AS searches
+    )
+    .bindparams(
+        bindparam("actions", expanding=True),
+        bindparam("outcomes", expanding=True),
+        bindparam("minute_start", type_=UTCDateTime()),
+        bindparam("day_start", type_=UTCDateTime()),
+    )
+    .columns(
+        column("mark", Integer),
+        column("at", UTCDateTime),
+        column("seq", BigInteger),
+        column("counted", Boolean),
+        column("details", Text),
+    )
+)
+"""Each part a walk back along ``ix_audit_log_actor_at`` in its own order, over the
+actor's latest entries whatever they are: a filter in the walk itself would leave the
+plan to the planner's guess at how many entries pass it, and without statistics it
+guesses few and reads the actor's whole history instead."""
+
+_LAST = text(
+    """
+    SELECT details FROM audit_log
+    WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at < :before
+    ORDER BY at DESC, seq DESC LIMIT 1
     """
 ).bindparams(
     bindparam("actions", expanding=True),
-    bindparam("minute_start", type_=UTCDateTime()),
-    bindparam("day_start", type_=UTCDateTime()),
+    bindparam("outcomes", expanding=True),
+    bindparam("before", type_=UTCDateTime()),
 )
+_AT = text(
+    """
+    SELECT details FROM audit_log
+    WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at = :at
+    ORDER BY seq DESC LIMIT 1
+    """
+).bindparams(
+    bindparam("actions", expanding=True),
+    bindparam("outcomes", expanding=True),
+    bindparam("at", type_=UTCDateTime()),
+)
+_NO_LATER_THAN = datetime.max.replace(tzinfo=UTC)
 
 
-def weighted_searches(
+def search_marks(
     session: Session,
     *,
     actor: str,
     actions: Collection[str],
-    match_weight: int,
-    probe_weight: int,
+    outcomes: Collection[str],
     minute_start: datetime,
     day_start: datetime,
-) -> WeightedCounts:
-    """The actor's searches since each start: one that found its child counts
-    ``match_weight``, one that found none or was refused for too little detail
-    ``probe_weight``, any other (no reason, over the limit) nothing."""
-    row = session.execute(
-        _WEIGHTED,
+) -> SearchMarks:
+    where = {"actor": actor, "actions": list(actions), "outcomes": list(outcomes)}
+    rows = session.execute(
+        _MARKS,
+        {**where, "minute_start": minute_start, "day_start": day_start, "recent": _RECENT},
+    ).all()
+    recent: list[list[Row[Any]]] = [[], [], []]
+    for row in rows:
+        recent[row.mark].append(row)
+    bounds = (_NO_LATER_THAN, minute_start, day_start)
+
+    def last(mark: int) -> str | None:
+        """The latest counted search's details among the entries before the mark's bound."""
+        seen = recent[mark]
+        counted = [r for r in seen if r.counted]
+        whole = len(seen) < _RECENT  # every entry before the bound was looked at
+        if not counted:
+            if whole:
+                return None
+            found = session.execute(_LAST, {**where, "before": bounds[mark]}).scalar()
+            return None if found is None else str(found)
+        top = max(counted, key=lambda r: (r.at, r.seq))
+        if whole or top.at > min(r.at for r in seen):
+            return str(top.details)
+        # The walk stopped among entries of top's very instant: the latest of them by number.
+        return str(session.execute(_AT, {**where, "at": top.at}).scalar_one())
+
+    return SearchMarks(last(0), last(1), last(2))
+
+
+_BY_OUTCOME = text(
+    """
+    SELECT outcome, COUNT(*) FROM audit_log
+    WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at >= :since
+    GROUP BY outcome
+    """
+).bindparams(
+    bindparam("actions", expanding=True),
+    bindparam("outcomes", expanding=True),
+    bindparam("since", type_=UTCDateTime()),
+)
+
+
+def searches_by_outcome(
+    session: Session,
+    *,
+    actor: str,
+    actions: Collection[str],
+    outcomes: Collection[str],
+    since: datetime,
+) -> dict[str, int]:
+    """How many of the actor's searches since ``since`` ended each way: a walk over all of
+    them, for entries written before searches carried their running count."""
+    rows = session.execute(
+        _BY_OUTCOME,
         {
             "actor": actor,
             "actions": list(actions),
-            "match_weight": match_weight,
-            "probe_weight": probe_weight,
-            "minute_start": minute_start,
-            "day_start": day_start,
+            "outcomes": list(outcomes),
+            "since": since,
         },
-    ).one()
-    return WeightedCounts(int(row[0]), int(row[1]))
+    ).all()
+    return {str(outcome): int(count) for outcome, count in rows}
 
 
 def alert_raised_since(session: Session, *, kind: str, actor: str, since: datetime) -> bool:

@@ -6,7 +6,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Executable, delete, func, select, update
+from sqlalchemy import (
+    Executable,
+    Integer,
+    LargeBinary,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -181,22 +192,35 @@ def purge_tokens_expired_before(session: Session, cutoff: datetime) -> None:
     session.execute(delete(ApiToken).where(ApiToken.expires_at < cutoff))
 
 
+_TOKEN_HOLDER = (
+    text(
+        """
+        SELECT t.id, t.expires_at, t.revoked_at, u.id AS user_id, u.username, u.role,
+               u.organisation, u.area, u.disabled
+        FROM api_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_hash = :token_hash
+        """
+    )
+    .bindparams(bindparam("token_hash", type_=LargeBinary()))
+    .columns(
+        ApiToken.__table__.c.id,
+        ApiToken.__table__.c.expires_at,
+        ApiToken.__table__.c.revoked_at,
+        column("user_id", Integer),
+        User.__table__.c.username,
+        User.__table__.c.role,
+        User.__table__.c.organisation,
+        User.__table__.c.area,
+        User.__table__.c.disabled,
+    )
+)
+"""Every request with a token runs this: written out once, since a plain statement costs
+a fraction of one built from the ORM on each call (the columns it names give the results
+the tables' types)."""
+
+
 def token_holder(session: Session, token_hash: bytes) -> TokenHolder | None:
-    row = session.execute(
-        select(
-            ApiToken.id,
-            ApiToken.expires_at,
-            ApiToken.revoked_at,
-            User.id.label("user_id"),
-            User.username,
-            User.role,
-            User.organisation,
-            User.area,
-            User.disabled,
-        )
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_hash)
-    ).first()
+    row = session.execute(_TOKEN_HOLDER, {"token_hash": token_hash}).first()
     if row is None:
         return None
     return TokenHolder(
