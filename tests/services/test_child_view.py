@@ -14,12 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from contactpoint.audit.trail import Actor, AuditBatch
 from contactpoint.clock import FixedClock
 from contactpoint.domain.reasons import AccessReason, ReasonCode
-from contactpoint.domain.views import ChildView, Denial, ViewKind
+from contactpoint.domain.views import ChildView, Denial, Viewer, ViewKind, view_of
 from contactpoint.domain.vocabulary import Role
 from contactpoint.services import identity_changes
 from contactpoint.services.audit_check import verify_audit
-from contactpoint.services.child_view import AccessRefusedError, view_child
+from contactpoint.services.child_view import VIEW_FIELDS, AccessRefusedError, view_child
+from contactpoint.services.records import (
+    IDENTITY_FIELDS,
+    NOT_DECRYPTED,
+    RECORD_FIELDS,
+    load_child_record,
+)
 from contactpoint.services.sign_in import Principal
+from contactpoint.store import identity as identity_store
 from contactpoint.store.tables import AuditEntry
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
@@ -337,3 +344,71 @@ def test_a_child_is_read_with_its_state_in_one_statement(
     assert isinstance(view, ChildView)
     assert view.kind is ViewKind.SHIELDED
     assert len(sent) == 1, sent
+
+
+class DecryptionSpy:
+    """Which columns of the records the vault is asked to open."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.columns: list[str] = []
+        self._decrypt = vault.decrypt
+
+    def __call__(self, blob: bytes, aad: bytes) -> Any:
+        table, _, column = aad.decode().split("|")
+        if table == "source_records":
+            self.columns.append(column)
+        return self._decrypt(blob, aad)
+
+
+@pytest.mark.parametrize("who", [w for w in PRINCIPALS if w not in ("auditor", "feed")])
+def test_each_view_is_built_from_only_the_fields_it_shows_and_is_the_same(
+    viewing: Viewing, who: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every role and state: the view is exactly the one built from the whole record,
+    and nothing it does not show was decrypted to build it."""
+    children = {state: viewing.place(state) for state in STATES}
+    spy = DecryptionSpy(viewing.vault)
+    for state, child_id in children.items():
+        with viewing.sessions() as session:
+            state_now = identity_store.child_states(session, {child_id})[child_id]
+            whole = load_child_record(session, viewing.vault, child_id)
+        assert whole is not None
+        caller = principal(who)
+        expected = view_of(
+            whole,
+            Viewer(caller.role, caller.area),
+            shield=state_now.shield,
+            today=viewing.clock.today(),
+            team_contact=TEAM,
+        )
+        spy.columns.clear()
+        monkeypatch.setattr(viewing.vault, "decrypt", spy)
+        got = viewing.view(caller, child_id)
+        monkeypatch.undo()
+        if isinstance(expected, Denial):
+            assert got is None, (who, state)
+            continue
+        assert isinstance(got, ChildView), (who, state)
+        assert got == expected, (who, state)
+        assert set(spy.columns) <= VIEW_FIELDS[got.kind], (who, state)
+
+
+def test_a_shielded_childs_whereabouts_are_never_decrypted_for_a_practitioner(
+    viewing: Viewing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child_id = viewing.place("shielded")
+    spy = DecryptionSpy(viewing.vault)
+    monkeypatch.setattr(viewing.vault, "decrypt", spy)
+    view = viewing.view("practitioner", child_id)
+    assert isinstance(view, ChildView)
+    assert view.kind is ViewKind.SHIELDED
+    assert spy.columns
+    for hidden in ("address", "nhs_number", "upn", "preferred_name", "former_family_names"):
+        assert hidden not in spy.columns
+
+
+def test_every_field_left_encrypted_reads_as_not_stated() -> None:
+    assert set(NOT_DECRYPTED) == set(RECORD_FIELDS) - IDENTITY_FIELDS
+    assert set(VIEW_FIELDS) == set(ViewKind)
+    assert all(IDENTITY_FIELDS <= fields <= set(RECORD_FIELDS) for fields in VIEW_FIELDS.values())

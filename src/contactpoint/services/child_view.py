@@ -1,8 +1,9 @@
 """Showing one child to one person, with the reason they gave, audited.
 
 The policy (what each role sees of a child in each state) is
-:mod:`contactpoint.domain.views`; this module loads the record, asks the policy,
-and writes the audit entry in the caller's transaction, whatever the outcome:
+:mod:`contactpoint.domain.views`; this module loads the record, decrypting only
+the fields the view it will give can show (:data:`VIEW_FIELDS`), asks the
+policy, and writes the audit entry in the caller's transaction, whatever the outcome:
 shown, shown as a shielded view, not found, or refused. A search that has found
 its child renders it through :func:`view_child` too, with its own audit action,
 so there is one path from a child's record to a person's screen.
@@ -14,6 +15,7 @@ fingerprint: the text is the viewer's words and may name people.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Final
 
@@ -32,14 +34,18 @@ from contactpoint.domain.views import (
     Denial,
     Viewer,
     ViewKind,
+    decide,
+    in_area,
+    is_archived,
     may_view,
     view_of,
 )
 from contactpoint.errors import ContactPointError
-from contactpoint.services.records import load_statements, statements_of
+from contactpoint.services.records import IDENTITY_FIELDS, RECORD_FIELDS, statements_of
 from contactpoint.services.sign_in import Principal
 from contactpoint.store import identity as identity_store
 from contactpoint.store import searches as search_store
+from contactpoint.store import source_records as source_store
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import derive_key
 
@@ -129,6 +135,35 @@ def surviving_child(session: Session, child_id: str) -> tuple[str, ChildState] |
     return None
 
 
+VIEW_FIELDS: Final[Mapping[ViewKind, frozenset[str]]] = {
+    ViewKind.FULL: frozenset(RECORD_FIELDS),
+    ViewKind.PRACTITIONER: frozenset(RECORD_FIELDS),
+    ViewKind.SHIELDED: IDENTITY_FIELDS | {"carers", "services"},
+    ViewKind.EMERGENCY: IDENTITY_FIELDS | {"circumstances", "services"},
+}
+"""The fields each kind of view is built from (its parents, its team contact and the
+services withheld are read from the carers and services); every other field of the
+child's records stays encrypted, so a shielded child's address is never decrypted for a
+practitioner, nor a child's addresses and carers for an emergency user."""
+
+
+def possible_views(viewer: Viewer, *, shielded: bool) -> frozenset[ViewKind]:
+    """Every kind of view the policy could give ``viewer`` of a child so shielded, whether
+    or not the child turns out to be archived or in the viewer's area (which need the
+    date of birth and the services to tell). One kind for every role but the local
+    authority's, whose view depends on the child's area."""
+    decisions = (
+        decide(viewer, in_area=in_area, shielded=shielded, archived=archived)
+        for in_area in (False, True)
+        for archived in (False, True)
+    )
+    return frozenset(d for d in decisions if isinstance(d, ViewKind))
+
+
+def fields_shown(kinds: Iterable[ViewKind]) -> frozenset[str]:
+    return frozenset().union(*(VIEW_FIELDS[kind] for kind in kinds))
+
+
 def view_child(
     session: Session,
     *,
@@ -189,8 +224,7 @@ def view_child(
         return None
     held = search_store.child_with_records(session, requested)
     if held is not None and held.state.active:
-        holder, state = requested, held.state
-        statements = statements_of(vault, held.records)
+        holder, state, rows = requested, held.state, held.records
     else:
         found = surviving_child(session, requested) if held is not None else None
         if found is None:
@@ -199,14 +233,27 @@ def view_child(
         holder, state = found
         if holder != requested:
             base["requested_child_id"] = requested
-        statements = load_statements(session, vault, holder)
+        rows = source_store.active_records_of_child(session, holder)
+    viewer = Viewer(principal.role, principal.area)
+    kinds = possible_views(viewer, shielded=state.shield.shielded)
+    if rows and len({VIEW_FIELDS[kind] for kind in kinds}) > 1:
+        # Which view depends on the child's area: tell it from the services alone first.
+        first = combine(holder, statements_of(vault, rows, {"services"}))
+        decided = decide(
+            viewer,
+            in_area=in_area(first, viewer.area),
+            shielded=state.shield.shielded,
+            archived=is_archived(first, clock.today()),
+        )
+        kinds = frozenset({decided}) if isinstance(decided, ViewKind) else frozenset()
+    statements = statements_of(vault, rows, fields_shown(kinds))
     child_record = combine(holder, statements) if statements else None
     if child_record is None:
         audit(ViewOutcome.NOT_FOUND, holder, why="no_current_records")
         return None
     view = view_of(
         child_record,
-        Viewer(principal.role, principal.area),
+        viewer,
         shield=state.shield,
         today=clock.today(),
         team_contact=team_contact,
@@ -216,6 +263,8 @@ def view_child(
         return None
     if isinstance(view, Denial):
         raise AssertionError("a role that may view was refused by the policy")
+    if view.kind not in kinds:
+        raise AssertionError(f"a {view.kind} view was built from the fields of {sorted(kinds)}")
     shielded_view = view.shielded and view.kind is not ViewKind.FULL
     audit(
         ViewOutcome.SHIELDED_VIEW if shielded_view else ViewOutcome.SHOWN,

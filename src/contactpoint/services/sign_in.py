@@ -353,7 +353,10 @@ def authorise(
     if not plausible(token):
         return Refusal.UNAUTHENTICATED
     now = clock.now()
-    with sessions() as session:
+    # Ended by a commit, not a rollback: it wrote nothing either way, and psycopg forgets
+    # every statement it has prepared on the connection at each rollback, so a rollback
+    # here would have the next request's statements parsed and planned afresh.
+    with sessions.begin() as session:
         _read_only(session)
         holder = store.token_holder(session, token_digest(keyring.subkey(HASH_KEY_PURPOSE), token))
     if holder is None:

@@ -14,15 +14,19 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Integer,
+    Result,
     Row,
     RowMapping,
     Text,
+    TextClause,
+    TextualSelect,
     bindparam,
     column,
     exists,
@@ -236,9 +240,7 @@ _RECENT = 16
 """How many of an actor's latest entries each mark looks through: a search writes one
 to a few, so the last counted search is almost always among them."""
 
-_MARKS = (
-    text(
-        """
+_MARKS = """
     SELECT * FROM (
       SELECT 0 AS mark, at, seq, (action IN :actions AND outcome IN :outcomes) AS counted,
              CASE WHEN action IN :actions AND outcome IN :outcomes THEN details END AS details
@@ -256,50 +258,64 @@ _MARKS = (
              CASE WHEN action IN :actions AND outcome IN :outcomes THEN details END AS details
       FROM audit_log WHERE actor = :actor AND at < :day_start
       ORDER BY at DESC LIMIT :recent) AS before_day
-    """
-    )
-    .bindparams(
-        bindparam("actions", expanding=True),
-        bindparam("outcomes", expanding=True),
-        bindparam("minute_start", type_=UTCDateTime()),
-        bindparam("day_start", type_=UTCDateTime()),
-    )
-    .columns(
-        column("mark", Integer),
-        column("at", UTCDateTime),
-        column("seq", BigInteger),
-        column("counted", Boolean),
-        column("details", Text),
-    )
-)
+"""
 """Each part a walk back along ``ix_audit_log_actor_at`` in its own order, over the
 actor's latest entries whatever they are: a filter in the walk itself would leave the
 plan to the planner's guess at how many entries pass it, and without statistics it
 guesses few and reads the actor's whole history instead."""
-
-_LAST = text(
-    """
+_MARKS_COLUMNS = (
+    column("mark", Integer),
+    column("at", UTCDateTime),
+    column("seq", BigInteger),
+    column("counted", Boolean),
+    column("details", Text),
+)
+_LAST = """
     SELECT details FROM audit_log
     WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at < :before
     ORDER BY at DESC, seq DESC LIMIT 1
-    """
-).bindparams(
-    bindparam("actions", expanding=True),
-    bindparam("outcomes", expanding=True),
-    bindparam("before", type_=UTCDateTime()),
-)
-_AT = text(
-    """
+"""
+_AT = """
     SELECT details FROM audit_log
     WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at = :at
     ORDER BY seq DESC LIMIT 1
-    """
-).bindparams(
-    bindparam("actions", expanding=True),
-    bindparam("outcomes", expanding=True),
-    bindparam("at", type_=UTCDateTime()),
-)
+"""
+_BY_OUTCOME = """
+    SELECT outcome, COUNT(*) FROM audit_log
+    WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at >= :since
+    GROUP BY outcome
+"""
+_TIMES = ("minute_start", "day_start", "before", "at", "since")
 _NO_LATER_THAN = datetime.max.replace(tzinfo=UTC)
+
+
+@cache
+def _counting(template: str, actions: int, outcomes: int) -> TextClause | TextualSelect:
+    """``template`` with its lists of actions and outcomes written out as that many
+    parameters: a statement whose text never changes is prepared once by the database and
+    compiled once here (an expanding list is rewritten on every run)."""
+    sql = template
+    for name, count in (("actions", actions), ("outcomes", outcomes)):
+        listed = ", ".join(f":{name}_{n}" for n in range(count))
+        sql = sql.replace(f"IN :{name}", f"IN ({listed})")
+    statement = text(sql).bindparams(
+        *(bindparam(name, type_=UTCDateTime()) for name in _TIMES if f":{name}" in sql)
+    )
+    return statement.columns(*_MARKS_COLUMNS) if template is _MARKS else statement
+
+
+def _counted(
+    session: Session,
+    sql: str,
+    actor: str,
+    actions: Collection[str],
+    outcomes: Collection[str],
+    **values: object,
+) -> Result[*tuple[Any, ...]]:
+    parameters: dict[str, object] = {"actor": actor, **values}
+    for name, listed in (("actions", actions), ("outcomes", outcomes)):
+        parameters.update({f"{name}_{n}": value for n, value in enumerate(listed)})
+    return session.execute(_counting(sql, len(actions), len(outcomes)), parameters)
 
 
 def search_marks(
@@ -311,12 +327,17 @@ def search_marks(
     minute_start: datetime,
     day_start: datetime,
 ) -> SearchMarks:
-    where = {"actor": actor, "actions": list(actions), "outcomes": list(outcomes)}
-    rows = session.execute(
+    rows = _counted(
+        session,
         _MARKS,
-        {**where, "minute_start": minute_start, "day_start": day_start, "recent": _RECENT},
+        actor,
+        actions,
+        outcomes,
+        minute_start=minute_start,
+        day_start=day_start,
+        recent=_RECENT,
     ).all()
-    recent: list[list[Row[Any]]] = [[], [], []]
+    recent: list[list[Row[*tuple[Any, ...]]]] = [[], [], []]
     for row in rows:
         recent[row.mark].append(row)
     bounds = (_NO_LATER_THAN, minute_start, day_start)
@@ -329,28 +350,16 @@ def search_marks(
         if not counted:
             if whole:
                 return None
-            found = session.execute(_LAST, {**where, "before": bounds[mark]}).scalar()
-            return None if found is None else str(found)
+            found = _counted(session, _LAST, actor, actions, outcomes, before=bounds[mark])
+            details = found.scalar()
+            return None if details is None else str(details)
         top = max(counted, key=lambda r: (r.at, r.seq))
         if whole or top.at > min(r.at for r in seen):
             return str(top.details)
         # The walk stopped among entries of top's very instant: the latest of them by number.
-        return str(session.execute(_AT, {**where, "at": top.at}).scalar_one())
+        return str(_counted(session, _AT, actor, actions, outcomes, at=top.at).scalar_one())
 
     return SearchMarks(last(0), last(1), last(2))
-
-
-_BY_OUTCOME = text(
-    """
-    SELECT outcome, COUNT(*) FROM audit_log
-    WHERE actor = :actor AND action IN :actions AND outcome IN :outcomes AND at >= :since
-    GROUP BY outcome
-    """
-).bindparams(
-    bindparam("actions", expanding=True),
-    bindparam("outcomes", expanding=True),
-    bindparam("since", type_=UTCDateTime()),
-)
 
 
 def searches_by_outcome(
@@ -363,16 +372,8 @@ def searches_by_outcome(
 ) -> dict[str, int]:
     """How many of the actor's searches since ``since`` ended each way: a walk over all of
     them, for entries written before searches carried their running count."""
-    rows = session.execute(
-        _BY_OUTCOME,
-        {
-            "actor": actor,
-            "actions": list(actions),
-            "outcomes": list(outcomes),
-            "since": since,
-        },
-    ).all()
-    return {str(outcome): int(count) for outcome, count in rows}
+    rows = _counted(session, _BY_OUTCOME, actor, actions, outcomes, since=since).all()
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 def alert_raised_since(session: Session, *, kind: str, actor: str, since: datetime) -> bool:
