@@ -7,10 +7,9 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor, AuditBatch, record
@@ -21,6 +20,7 @@ from contactpoint.store.database import make_engine, session_factory
 from contactpoint.store.tables import AuditEntry
 from contactpoint.vault.keyring import Keyring
 from tests.conftest import PgDatabases
+from tests.sql_statements import watch
 
 ALICE = Actor(name="alice", role="practitioner", organisation="Leeds Park Primary School")
 
@@ -30,19 +30,12 @@ def entries(sessions: sessionmaker[Session]) -> list[AuditEntry]:
         return list(session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
 
 
-def statements(connection: Connection) -> list[str]:
-    """Every statement sent through SQLAlchemy on ``connection`` from now on."""
-    seen: list[str] = []
-
-    @event.listens_for(connection, "before_cursor_execute")
-    def _seen(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    return seen
-
-
 def test_a_batch_goes_in_as_one_insert_in_order_naming_its_own_entries(
-    connection: Connection, sessions: sessionmaker[Session], keyring: Keyring, clock: FixedClock
+    connection: Connection,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with sessions.begin() as session:
         first = record(session, key=keyring.audit_key, clock=clock, actor=ALICE, action="before")
@@ -57,11 +50,14 @@ def test_a_batch_goes_in_as_one_insert_in_order_naming_its_own_entries(
             details={"scope": "standard"},
             seq_refs={"search_seq": search},
         )
-    sent = statements(connection)
+    sent = watch(connection, monkeypatch)
     with sessions.begin() as session:
         seqs = batch.write(session, key=keyring.audit_key, clock=clock)
-    inserts = [s for s in sent if s.lstrip().upper().startswith("INSERT INTO AUDIT_LOG")]
+    inserts = [s for s in sent if s.upper().startswith("INSERT INTO AUDIT_LOG")]
     assert len(inserts) == 1, sent
+    assert sent[-1] == inserts[0], "the insert is the last thing before the commit"
+    if connection.dialect.name == "postgresql":
+        assert sent[-2].startswith("SELECT pg_advisory_xact_lock"), "the lock, then the head"
     assert not [s for s in sent if "UPDATE" in s.upper() or "DELETE" in s.upper()]
     assert seqs == [first + 1, first + 2, first + 3]
     assert len(batch) == 0
@@ -75,9 +71,13 @@ def test_a_batch_goes_in_as_one_insert_in_order_naming_its_own_entries(
 
 
 def test_an_empty_batch_writes_nothing(
-    connection: Connection, sessions: sessionmaker[Session], keyring: Keyring, clock: FixedClock
+    connection: Connection,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sent = statements(connection)
+    sent = watch(connection, monkeypatch)
     with sessions.begin() as session:
         assert AuditBatch().write(session, key=keyring.audit_key, clock=clock) == []
     assert sent == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor, record
@@ -38,6 +38,7 @@ from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
 from tests.services.helpers import Ingest
 from tests.services.search_population import BY_KEY, Population, build_population, plain_values
+from tests.sql_statements import watch
 
 REASON = ("child_protection_enquiry", "strategy meeting")
 LIMITS = SearchLimits(per_minute=1000, per_day=10000, probe_weight=3)
@@ -577,36 +578,28 @@ def test_no_query_ever_returns_another_child(
         assert answer.view.child_id == searching.population[key]
 
 
-def sent_statements(connection: Connection) -> list[str]:
-    """Every statement sent through SQLAlchemy on ``connection`` from now on."""
-    seen: list[str] = []
-
-    @event.listens_for(connection, "before_cursor_execute")
-    def _seen(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        words = " ".join(statement.split())
-        if "SAVEPOINT" not in words and words != AUDIT_HEAD:  # the test's, and SQLite's head
-            seen.append(words)
-
-    return seen
-
-
 AUDIT_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+AUDIT_LOCK = "SELECT pg_advisory_xact_lock(1131376244); " + AUDIT_HEAD
 
 
 def test_a_search_appends_all_its_entries_at_once_after_its_reads(
-    searching: Searching, connection: Connection, keyring: Keyring
+    searching: Searching,
+    connection: Connection,
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The chain lock is held from the search's audit write until it commits, so the
     write comes last, as one insert of every entry: the view, the search, and each
     other child matched, each pointing back at the search."""
     jack = BY_KEY["jack"]
-    sent = sent_statements(connection)
+    sent = watch(connection, monkeypatch)
     several = searching(
         family_name="Brown", date_of_birth=jack.born, gender="male", postcode=jack.postcode
     )
     assert several.result is Result.NO_UNIQUE_MATCH
     inserts = [i for i, s in enumerate(sent) if s.upper().startswith("INSERT INTO AUDIT_LOG")]
     assert inserts == [len(sent) - 1], sent
+    assert sent[-2] in (AUDIT_LOCK, AUDIT_HEAD), "the chain's head is read only then"
     search_entry, *matched = searching.entries("search", MATCHED_ACTION)
     assert search_entry.action == "search"
     assert {e.child_id for e in matched} == {
@@ -623,9 +616,11 @@ def test_a_search_appends_all_its_entries_at_once_after_its_reads(
     assert searching.found(found) == searching.population["jack"]
     inserts = [i for i, s in enumerate(sent) if s.upper().startswith("INSERT INTO AUDIT_LOG")]
     assert inserts == [len(sent) - 1], sent
+    assert sent[-2] in (AUDIT_LOCK, AUDIT_HEAD)
     user_lock = 1 if connection.dialect.name == "postgresql" else 0
-    assert len(sent) == user_lock + 4, (
-        "the user's lock, their count, the candidates, the child with its records, the audit"
+    assert len(sent) == user_lock + 5, (
+        "the user's lock, their count, the candidates, the child with its records, "
+        "the chain's head, the audit"
     )
     view, search_entry = searching.entries()[-2:]
     assert (view.action, view.child_id) == ("search.view", searching.population["jack"])
@@ -644,7 +639,7 @@ def tallies(searching: Searching, username: str) -> list[dict[str, int] | None]:
 
 
 def test_each_counted_search_carries_the_users_running_count(
-    searching: Searching, connection: Connection
+    searching: Searching, connection: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each search the limits count writes the user's tally so far, so the next search
     reads three entries (the latest, and the last before each window) instead of a
@@ -655,7 +650,7 @@ def test_each_counted_search_carries_the_users_running_count(
     searching(limits=limits, family_name="Brown")
     searching(limits=limits, reason=(None, None), **good)
     searching(limits=limits, family_name="Brown", date_of_birth="2016-05-12", gender="male")
-    sent = sent_statements(connection)
+    sent = watch(connection, monkeypatch)
     searching(limits=limits, **good)
     assert tallies(searching, "j.patel") == [
         {"match": 1, "probe": 0},

@@ -15,7 +15,7 @@ from contactpoint.audit.trail import Actor, record
 from contactpoint.clock import FixedClock
 from contactpoint.store import migrate
 from contactpoint.store.database import make_engine
-from contactpoint.store.searches import SHOWN_CIPHERTEXTS, lock_searcher, search_marks
+from contactpoint.store.searches import SHOWN_CIPHERTEXTS, begin_search, search_marks
 from contactpoint.store.tables import SourceRecord
 from contactpoint.vault.keyring import Keyring
 from tests.conftest import PgDatabases
@@ -38,17 +38,20 @@ def pg_engine_of_its_own(pg_databases: PgDatabases) -> Iterator[Engine]:
 def test_one_search_at_a_time_per_user(pg_engine_of_its_own: Engine) -> None:
     """While one of a user's searches runs, their next waits; other users' do not."""
     with Session(pg_engine_of_its_own) as holder, Session(pg_engine_of_its_own) as other:
-        lock_searcher(holder, 7)
+        begin_search(holder, 7)
+        plans = text("SHOW plan_cache_mode")
+        assert holder.execute(plans).scalar() == "force_generic_plan"  # for this search only
         other.execute(text("SET lock_timeout = '200ms'"))
-        lock_searcher(other, 8)
+        begin_search(other, 8)
         other.rollback()
         other.execute(text("SET lock_timeout = '200ms'"))
         with pytest.raises(OperationalError, match="lock timeout"):
-            lock_searcher(other, 7)
+            begin_search(other, 7)
         other.rollback()
         holder.rollback()
+        assert holder.execute(plans).scalar() == "auto"
         other.execute(text("SET lock_timeout = '200ms'"))
-        lock_searcher(other, 7)
+        begin_search(other, 7)
         other.rollback()
 
 

@@ -415,7 +415,7 @@ class _Search:
 
     def count(self, now: datetime) -> tuple[Tally, Tally, Tally]:
         """The user's tally so far, and their searches in the last minute and day."""
-        search_store.lock_searcher(self.session, self.principal.user_id)
+        search_store.begin_search(self.session, self.principal.user_id)
         actor = self.principal.username
         actions = list(SEARCH_ACTIONS.values())
         outcomes = [r.value for r in COUNTED]

@@ -215,15 +215,25 @@ def _active_records(session: Session, which: Any) -> list[RowMapping]:
 _SEARCHER_LOCKS = 0x53724C6D  # any constant; names the space of the per-user search locks
 
 
-def lock_searcher(session: Session, user_id: int) -> None:
+_BEGIN_SEARCH = text(
+    """
+    SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:user AS integer)),
+           set_config('plan_cache_mode', 'force_generic_plan', true)
+    """
+)
+
+
+def begin_search(session: Session, user_id: int) -> None:
     """Let one search at a time of this user's count against their limits: held until the
     transaction ends, so each search reads the count the one before it wrote. On SQLite
-    every writer already holds the database lock from ``BEGIN IMMEDIATE``."""
+    every writer already holds the database lock from ``BEGIN IMMEDIATE``.
+
+    On PostgreSQL the rest of the transaction also uses each prepared statement's generic
+    plan. Every statement of a search is a walk along an index whatever its values, but
+    for the array of index tokens PostgreSQL would otherwise plan each run afresh, which
+    cost about as much as running it."""
     if is_postgresql(session):
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:user AS integer))"),
-            {"space": _SEARCHER_LOCKS, "user": user_id},
-        )
+        session.execute(_BEGIN_SEARCH, {"space": _SEARCHER_LOCKS, "user": user_id})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,55 @@
+"""The search benchmark's truth: what counts as the right answer to each kind of query."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from search import Population, Query, coinciding_children, judge
+
+
+def population(tmp_path: Path) -> Population:
+    """Three people; the index holds P1 as child C1 (two records) and P2 as C2."""
+    synth = tmp_path / "synth"
+    synth.mkdir()
+    people = [
+        {"person_id": "P1", "given_names": ["Harry", "James"], "family_name": "Thomas",
+         "date_of_birth": "2019-04-17"},
+        {"person_id": "P2", "given_names": ["Isla"], "family_name": "Hughes",
+         "date_of_birth": "2025-10-21"},
+        {"person_id": "P3", "given_names": ["Harry"], "family_name": "Jones",
+         "date_of_birth": "2019-04-17"},
+    ]  # fmt: skip
+    (synth / "people.jsonl").write_text(
+        "".join(json.dumps(p) + "\n" for p in people), encoding="utf-8"
+    )
+    (synth / "truth.csv").write_text(
+        "source,source_record_id,person_id\nnhs,1,P1\nschool,7,P1\nnhs,2,P2\nnhs,3,P3\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "links.csv").write_text(
+        "source,source_record_id,child_id\nnhs,1,C1\nschool,7,C1\nnhs,2,C2\n", encoding="utf-8"
+    )
+    return Population(tmp_path, "postgresql://unused", tmp_path / "home", 3, 2026)
+
+
+def test_a_made_up_query_can_name_a_real_child(tmp_path: Path) -> None:
+    """Details of several children combined sometimes are exactly a real child's given
+    name, family name and date of birth; that child is then the right answer."""
+    bodies = [
+        {"given_name": "harry", "family_name": "THOMAS", "date_of_birth": "2019-04-17"},
+        {"given_name": "Harry", "family_name": "Hughes", "date_of_birth": "2019-04-17"},
+    ]
+    found = coinciding_children(population(tmp_path), bodies)
+    assert found == {("harry", "thomas", "2019-04-17"): {"C1"}}
+
+
+def test_returning_a_coinciding_child_is_right_and_any_other_is_wrong() -> None:
+    made_up = Query("not_in_index", {}, frozenset(), coinciding=frozenset({"C1"}))
+    match = {"result": "match", "child": {"contactpoint_id": "C1"}}
+    assert judge(made_up, 200, match) == ("match", True, False)
+    other = {"result": "match", "child": {"contactpoint_id": "C9"}}
+    assert judge(made_up, 200, other) == ("match", False, True)
+    assert judge(made_up, 200, {"result": "no_unique_match"}) == ("no_unique_match", True, False)
+    plain = Query("not_in_index", {}, frozenset())
+    assert judge(plain, 200, match) == ("match", False, True)
