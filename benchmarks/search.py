@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -47,6 +48,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from cpu_use import CpuSnapshot, cost_per_search, snapshot
 from ingest import (
     DEFAULT_PG_ADMIN_URL,
     BenchmarkError,
@@ -586,15 +588,24 @@ async def drive(
     clients: int,
     warmup: float,
     duration: float,
-) -> tuple[list[Outcome], float]:
+    cpu: Callable[[], CpuSnapshot | None] = lambda: None,
+) -> tuple[list[Outcome], float, tuple[CpuSnapshot | None, CpuSnapshot | None]]:
     """``clients`` concurrent clients, each with its own connection, searching back to back.
-    Answers to searches sent during the warm-up are discarded."""
+    Answers to searches sent during the warm-up are discarded. ``cpu`` is read as the
+    measured window opens and as it closes."""
     counter = iter(range(10**12))
     outcomes: list[Outcome] = []
     bodies = [json.dumps({**q.body, "reason": REASON}).encode() for q in queries]
     started = time.perf_counter()
     measure_from = started + warmup
     stop_at = measure_from + duration
+    readings: list[CpuSnapshot | None] = []
+
+    async def read_cpu() -> None:
+        await asyncio.sleep(warmup)
+        readings.append(cpu())
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        readings.append(cpu())
 
     async def client(number: int) -> None:
         connection = Connection(port, tokens[number % len(tokens)])
@@ -613,8 +624,8 @@ async def drive(
         finally:
             connection.close()
 
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    return outcomes, time.perf_counter() - measure_from
+    await asyncio.gather(read_cpu(), *(client(n) for n in range(clients)))
+    return outcomes, time.perf_counter() - measure_from, (readings[0], readings[1])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -710,6 +721,10 @@ def main() -> int:
             population = Population.load(args.reuse.resolve())
             name = make_url(population.database_url).database
             console.print(f"Reusing {population.children:,} children in database {name}.")
+            upgraded = run_child(
+                [contactpoint_command(), "init"], environment(population), population.directory
+            )
+            require_success("contactpoint init (bringing the kept schema up to date)", upgraded)
         else:
             if args.workdir is not None:
                 directory = args.workdir.resolve()
@@ -746,8 +761,17 @@ def main() -> int:
             f"({stack_used['loop']}, {stack_used['http']})…"
         )
         cpu_before = time.process_time()
-        outcomes, seconds = asyncio.run(
-            drive(port, tokens, queries, args.clients, args.warmup, args.duration)
+        database = make_url(population.database_url).database or ""
+        outcomes, seconds, (cpu_before_window, cpu_after_window) = asyncio.run(
+            drive(
+                port,
+                tokens,
+                queries,
+                args.clients,
+                args.warmup,
+                args.duration,
+                cpu=lambda: snapshot(server.pid, database),
+            )
         )
         client_cpu = time.process_time() - cpu_before
         stop_server(server)
@@ -772,6 +796,7 @@ def main() -> int:
         audit_verified=(verify.stdout.strip().splitlines() or [""])[-1].rstrip("."),
         client_cpu_seconds=round(client_cpu, 1),
         wrong_child=sum(o.wrong_child for o in outcomes),
+        cpu=cost_per_search(cpu_before_window, cpu_after_window, len(outcomes)),
     )
     print_results(population, args, summary, kinds, uniqueness)
     write_results(
@@ -852,6 +877,13 @@ def print_results(
         f"{summary['audit_verified']}. Wrong child returned: {summary['wrong_child']}. "
         f"Load generator CPU: {summary['client_cpu_seconds']} s."
     )
+    cpu = summary.get("cpu")
+    if cpu:
+        console.print(
+            f"CPU a search: server {cpu['server_cpu_ms']:.2f} ms, "
+            f"database {cpu['database_cpu_ms']:.2f} ms; "
+            f"machine idle {cpu['machine_idle']:.0%} of the measured window."
+        )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from contactpoint.identity.linker import ProbabilisticLinker
 from contactpoint.identity.model import load_model
 from contactpoint.settings import Settings
 from contactpoint.store.data_keys import SqlDataKeyStore, all_data_keys
-from contactpoint.store.database import READ_ONLY, make_engine, session_factory
+from contactpoint.store.database import READ_ONLY, make_engine, normalise_url, session_factory
 from contactpoint.store.installation import get_installation
 from contactpoint.store.migrate import current_revision, head_revision
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
@@ -111,6 +111,11 @@ def ensure_home(settings: Settings) -> None:
 def open_engine(settings: Settings) -> Engine:
     if settings.database_url is None:
         ensure_home(settings)
+        return make_engine(settings.resolved_database_url)
+    if normalise_url(settings.database_url).get_backend_name() == "postgresql":
+        return make_engine(
+            settings.database_url, pool_size=settings.database_connections, max_overflow=0
+        )
     return make_engine(settings.resolved_database_url)
 
 

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     key_file: Path | None = None
     keys: SecretStr | None = None
     """The whole keyring as JSON, for deployments that inject secrets by environment."""
+    database_connections: int = Field(default=20, ge=1, le=500)
+    """Connections each process keeps open to PostgreSQL, and never more: a request finding
+    them all busy waits for one rather than opening another (a new PostgreSQL backend costs
+    more than most requests)."""
     match_model: Path | None = None
     """A model file made by ``contactpoint linkage train``; the shipped one when unset."""
     population: int = Field(default=11_000_000, ge=1)

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from contactpoint.audit.chain import chain_of
 from contactpoint.audit.trail import Actor, AuditBatch, record
 from contactpoint.clock import FixedClock
 from contactpoint.services.audit_check import verify_audit
@@ -57,7 +59,10 @@ def test_a_batch_goes_in_as_one_insert_in_order_naming_its_own_entries(
     assert len(inserts) == 1, sent
     assert sent[-1] == inserts[0], "the insert is the last thing before the commit"
     if connection.dialect.name == "postgresql":
-        assert sent[-2].startswith("SELECT pg_advisory_xact_lock"), "the lock, then the head"
+        lock, head, numbers = sent[-4:-1]
+        assert lock.startswith("SELECT pg_advisory_xact_lock"), "the chain's lock first"
+        assert head.startswith("SELECT hash FROM audit_log WHERE chain"), "then its head"
+        assert "nextval('audit_log_seq')" in numbers, "then the numbers, after the lock"
     assert not [s for s in sent if "UPDATE" in s.upper() or "DELETE" in s.upper()]
     assert seqs == [first + 1, first + 2, first + 3]
     assert len(batch) == 0
@@ -157,6 +162,55 @@ def test_concurrent_batches_keep_one_chain(
     assert result.verified == writers * rounds * size
 
 
+def test_appends_to_other_chains_do_not_wait_for_one_another(
+    pg_databases: PgDatabases, keyring: Keyring, clock: FixedClock
+) -> None:
+    """While one transaction holds its chain, an actor on another chain appends and
+    commits; one on the same chain waits. A rolled-back append leaves a gap in the
+    numbers, and the log still verifies. (On SQLite one writer at a time writes.)"""
+    engine = make_engine(pg_databases.create(), pool_size=4)
+    migrate.upgrade(engine)
+    actors = [Actor(f"user.{n}") for n in range(64)]
+    holder = actors[0]
+    same = next(a for a in actors[1:] if chain_of(a.name) == chain_of(holder.name))
+    other = next(a for a in actors[1:] if chain_of(a.name) != chain_of(holder.name))
+    sessions = session_factory(engine)
+    audit_key = keyring.audit_key
+
+    with sessions.begin() as held:
+        held_seq = record(held, key=audit_key, clock=clock, actor=holder, action="held")
+        with sessions.begin() as session:
+            session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            other_seq = record(session, key=audit_key, clock=clock, actor=other, action="other")
+        with sessions() as session:
+            session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                record(session, key=audit_key, clock=clock, actor=same, action="same")
+    with sessions.begin() as session:
+        later = record(session, key=audit_key, clock=clock, actor=same, action="same")
+    with sessions.begin() as session:
+        rolled_back = record(session, key=audit_key, clock=clock, actor=other, action="undone")
+        session.rollback()
+    with sessions.begin() as session:
+        last = record(session, key=audit_key, clock=clock, actor=other, action="after")
+
+    written = entries(sessions)
+    assert [(e.seq, e.action) for e in written] == [
+        (held_seq, "held"),
+        (other_seq, "other"),
+        (later, "same"),
+        (last, "after"),
+    ]
+    assert rolled_back not in {e.seq for e in written}
+    assert last > rolled_back
+    assert {e.chain for e in written} == {chain_of(holder.name), chain_of(other.name)}
+    with sessions() as session:
+        result = verify_audit(session, keyring.audit_key)
+    assert result.ok, result
+    assert result.verified == 4
+    engine.dispose()
+
+
 def test_a_batch_larger_than_one_statement_holds_goes_in_whole(
     sessions: sessionmaker[Session], keyring: Keyring, clock: FixedClock
 ) -> None:
@@ -171,9 +225,9 @@ def test_a_batch_larger_than_one_statement_holds_goes_in_whole(
         )
     with sessions.begin() as session:
         seqs = batch.write(session, key=keyring.audit_key, clock=clock)
-    assert seqs == list(range(1, 1202))
+    assert seqs == list(range(seqs[0], seqs[0] + 1201))
     written = entries(sessions)
     assert [e.seq for e in written] == seqs
-    assert {json.loads(e.details)["search_seq"] for e in written[1:]} == {1}
+    assert {json.loads(e.details)["search_seq"] for e in written[1:]} == {seqs[0]}
     with sessions() as session:
         assert verify_audit(session, keyring.audit_key).verified == 1201

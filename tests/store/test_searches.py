@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor, record
 from contactpoint.clock import FixedClock
-from contactpoint.store import migrate
+from contactpoint.store import migrate, searches
 from contactpoint.store.database import make_engine
-from contactpoint.store.searches import SHOWN_CIPHERTEXTS, begin_search, search_marks
+from contactpoint.store.searches import SHOWN_CIPHERTEXTS
 from contactpoint.store.tables import SourceRecord
 from contactpoint.vault.keyring import Keyring
 from tests.conftest import PgDatabases
@@ -33,6 +33,19 @@ def pg_engine_of_its_own(pg_databases: PgDatabases) -> Iterator[Engine]:
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+def begin_search(session: Session, user_id: int) -> None:
+    now = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    searches.begin_search(
+        session,
+        user_id,
+        actor=f"user{user_id}",
+        actions=ACTIONS,
+        outcomes=COUNTED,
+        minute_start=now - timedelta(minutes=1),
+        day_start=now - timedelta(days=1),
+    )
 
 
 def test_one_search_at_a_time_per_user(pg_engine_of_its_own: Engine) -> None:
@@ -83,8 +96,9 @@ def write(
 def marks(sessions: sessionmaker[Session], clock: FixedClock) -> list[int | None]:
     now = clock.now()
     with sessions() as session:
-        found = search_marks(
+        found = searches.begin_search(
             session,
+            1,
             actor="pat.one",
             actions=ACTIONS,
             outcomes=COUNTED,

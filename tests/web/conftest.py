@@ -146,6 +146,7 @@ class Api:
                 query = query.where(AuditEntry.action == action)
             return [
                 {
+                    "seq": e.seq,
                     "actor": e.actor,
                     "role": e.role,
                     "action": e.action,

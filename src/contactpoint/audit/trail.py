@@ -6,10 +6,11 @@ identifiers and counts, never personal data in plain text.
 
 An act that makes several entries at once (a search: the search, the view of
 the child it returned, every other child it matched) gathers them in an
-:class:`AuditBatch` and appends them together: one lock on the chain head, one
-read of the head, one insert. The chain lock is held from then until the
-transaction ends, so the later it is taken and the fewer round trips follow,
-the more searches can run side by side.
+:class:`AuditBatch` and appends them together: one lock on the head of the chain
+its actor's name picks (:func:`~contactpoint.audit.chain.chain_of`), one read of
+that head, one insert. The chain's lock is held from then until the transaction
+ends, so the later it is taken and the fewer round trips follow, the more
+searches can run side by side; acts of actors on other chains do not wait.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import UTC
 
 from sqlalchemy.orm import Session
 
-from contactpoint.audit.chain import EntryContent, chain_hash
+from contactpoint.audit.chain import EntryContent, chain_hash, chain_of
 from contactpoint.clock import Clock
 from contactpoint.store import audit as audit_store
 
@@ -81,20 +82,22 @@ class AuditBatch:
         return index
 
     def write(self, session: Session, *, key: bytes, clock: Clock) -> list[int]:
-        """Append every queued entry to the chain in the caller's transaction; the
-        answer is their sequence numbers, in order. The batch is empty afterwards."""
+        """Append every queued entry, to the chain of the first entry's actor, in the
+        caller's transaction; the answer is their sequence numbers, in order. The batch
+        is empty afterwards."""
         if not self._entries:
             return []
-        last_seq, last_hash = audit_store.lock_chain_head(session)
+        chain = chain_of(self._entries[0].actor.name)
+        head = audit_store.lock_chain_head(session, chain, len(self._entries))
         at = clock.now().astimezone(UTC)
-        first = last_seq + 1
+        numbers = head.numbers
         rows = []
-        prev_hash = last_hash
-        for offset, entry in enumerate(self._entries):
+        prev_hash = head.hash
+        for seq, entry in zip(numbers, self._entries, strict=True):
             details = dict(entry.details)
-            details.update({name: first + ref for name, ref in entry.seq_refs.items()})
+            details.update({name: numbers[ref] for name, ref in entry.seq_refs.items()})
             content = EntryContent(
-                seq=first + offset,
+                seq=seq,
                 at=at,
                 actor=entry.actor.name,
                 role=entry.actor.role,
@@ -104,6 +107,7 @@ class AuditBatch:
                 child_id=entry.child_id,
                 reason_code=entry.reason_code,
                 details=json.dumps(details, sort_keys=True, separators=(",", ":")),
+                chain=chain,
             )
             entry_hash = chain_hash(key, prev_hash, content)
             rows.append(audit_store.NewEntry(content, prev_hash, entry_hash))

@@ -1,37 +1,35 @@
 """``contactpoint serve``: the web pages and JSON API under uvicorn.
 
-With ``--workers`` above one, uvicorn runs that many worker processes sharing the
-port, each opening its own runtime (engine, vault, keyring) from the same
-environment through :func:`worker_app`. Python runs one thread at a time per
-process, so a second process is what lets the service use a second core.
-uvicorn uses uvloop and httptools when they are installed (``uvicorn[standard]``)
-and its pure-Python event loop and HTTP parser otherwise.
+With ``--workers`` above one, that many worker processes serve the port, each with
+a listening socket and a runtime (engine, vault, keyring) of its own, opened from
+the same environment (:mod:`contactpoint.web.workers`). uvicorn uses uvloop and
+httptools when they are installed (``uvicorn[standard]``) and its pure-Python event
+loop and HTTP parser otherwise.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Annotated, Final
+from typing import Annotated, Any
 
 import typer
 import uvicorn
-from fastapi import FastAPI
 
 from contactpoint.cli.app import app
 from contactpoint.cli.output import console
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.web.app import create_app
+from contactpoint.web.workers import WorkerStartError, serve_workers
 
-WORKER_APP: Final = "contactpoint.cli.serve:worker_app"
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "server_header": False,
+}
 
 
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
-
-
-def worker_app() -> FastAPI:
-    """The app in one of several worker processes, over a runtime of its own."""
-    return create_app()
 
 
 def serve_app(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
@@ -42,20 +40,17 @@ def serve_app(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
         f"({workers} worker{'s' if workers != 1 else ''}; Ctrl+C to stop)."
     )
     if workers <= 1:
-        target: FastAPI | str = create_app(runtime)
-    else:
-        runtime.engine.dispose()
-        target = WORKER_APP
-    uvicorn.run(
-        target,
-        factory=workers > 1,
-        workers=workers if workers > 1 else None,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-    )
+        uvicorn.run(create_app(runtime), host=host, port=port, **UVICORN_OPTIONS)
+        return
+    runtime.engine.dispose()
+    try:
+        serve_workers(host, port, workers, UVICORN_OPTIONS)
+    except OSError as error:
+        console.print(f"[red]Cannot listen on {host}:{port}: {error.strerror}.[/red]")
+        raise typer.Exit(1) from None
+    except WorkerStartError as error:
+        console.print(f"[red]The service stopped: {error}; its error is above.[/red]")
+        raise typer.Exit(1) from None
 
 
 @app.command()

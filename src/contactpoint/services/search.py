@@ -415,7 +415,6 @@ class _Search:
 
     def count(self, now: datetime) -> tuple[Tally, Tally, Tally]:
         """The user's tally so far, and their searches in the last minute and day."""
-        search_store.begin_search(self.session, self.principal.user_id)
         actor = self.principal.username
         actions = list(SEARCH_ACTIONS.values())
         outcomes = [r.value for r in COUNTED]
@@ -430,8 +429,9 @@ class _Search:
                 )
             )
 
-        marks = search_store.search_marks(
+        marks = search_store.begin_search(
             self.session,
+            self.principal.user_id,
             actor=actor,
             actions=actions,
             outcomes=outcomes,

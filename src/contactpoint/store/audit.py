@@ -11,15 +11,18 @@ from sqlalchemy import ColumnElement, TextClause, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from contactpoint.audit.chain import GENESIS, EntryContent, StoredEntry
+from contactpoint.store.round_trips import Statement, run_together
 from contactpoint.store.tables import AuditEntry
 from contactpoint.store.types import UTCDateTime
 
-_AUDIT_LOCK = 0x436F6E74  # any constant; names the audit chain's advisory lock
-_HEAD = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-_LOCK_THEN_HEAD = f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK}); {_HEAD}"
-"""Two statements in one round trip (the simple query protocol, so no parameters). In
-READ COMMITTED each statement takes its own snapshot, so the head is read only after
-the lock is granted and is the head every earlier holder committed."""
+_CHAIN_LOCKS = 0x436F6E74  # any constant; names the space of the chains' advisory locks
+_LOCK = text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:chain AS integer))")
+_HEAD = text("SELECT hash FROM audit_log WHERE chain = :chain ORDER BY seq DESC LIMIT 1")
+_NUMBERS = text(
+    "SELECT nextval('audit_log_seq') AS seq FROM generate_series(1, CAST(:count AS integer)) "
+    "ORDER BY seq"
+)
+_LAST_NUMBER = text("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,29 +32,45 @@ class NewEntry:
     hash: str
 
 
-def lock_chain_head(session: Session) -> tuple[int, str]:
-    """Serialise appends so the chain has one head; held until the transaction ends.
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    hash: str
+    """The hash of the chain's latest entry (GENESIS for an empty chain)."""
+    numbers: list[int]
+    """The sequence numbers the entries to append take, in order."""
 
-    On SQLite every writer already holds the database lock from ``BEGIN IMMEDIATE``.
+
+def lock_chain_head(session: Session, chain: int, count: int) -> ChainHead:
+    """Serialise appends to ``chain`` so it has one head; held until the transaction
+    ends. Then the head, and ``count`` numbers for the new entries.
+
+    On PostgreSQL the numbers come from the sequence ``audit_log_seq``, taken after the
+    lock so that they rise along each chain; a rolled-back append leaves a gap. The
+    three statements go in one round trip, and in READ COMMITTED each takes its own
+    snapshot, so the head is read only after the lock is granted and is the head every
+    earlier holder committed. On SQLite every writer already holds the database lock
+    from ``BEGIN IMMEDIATE``, and the numbers follow the highest so far.
     """
     if session.get_bind().dialect.name == "postgresql":
-        cursor = session.connection().connection.cursor()
-        try:
-            cursor.execute(_LOCK_THEN_HEAD)
-            if not cursor.nextset():
-                raise RuntimeError("the audit chain head was not read")
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        _, head, numbers = run_together(
+            session,
+            [
+                Statement(_LOCK, {"space": _CHAIN_LOCKS, "chain": chain}),
+                Statement(_HEAD, {"chain": chain}),
+                Statement(_NUMBERS, {"count": count}),
+            ],
+        )
+        taken = [int(row[0]) for row in numbers]
     else:
-        row = session.execute(text(_HEAD)).first()
-    if row is None:
-        return 0, GENESIS
-    return int(row[0]), str(row[1])
+        head = [tuple(row) for row in session.execute(_HEAD, {"chain": chain})]
+        last = int(session.execute(_LAST_NUMBER).scalar_one())
+        taken = list(range(last + 1, last + 1 + count))
+    return ChainHead(str(head[0][0]) if head else GENESIS, taken)
 
 
 _COLUMNS = (
     "seq",
+    "chain",
     "at",
     "actor",
     "role",
@@ -83,7 +102,7 @@ def _insert(rows: int) -> TextClause:
 
 _ROWS_PER_INSERT = 500
 """Far more than a search matches; keeps a statement's parameters within every database's
-limit (12 a row)."""
+limit (13 a row)."""
 
 
 @cache
@@ -97,6 +116,7 @@ def _values(entry: NewEntry) -> tuple[object, ...]:
     c = entry.content
     return (
         c.seq,
+        c.chain,
         c.at,
         c.actor,
         c.role,
@@ -166,6 +186,7 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[StoredEntry]:
                     child_id=row.child_id,
                     reason_code=row.reason_code,
                     details=row.details,
+                    chain=row.chain,
                 ),
                 prev_hash=row.prev_hash,
                 hash=row.hash,
@@ -234,6 +255,7 @@ def search_entries(
             child_id=row.child_id,
             reason_code=row.reason_code,
             details=row.details,
+            chain=row.chain,
         )
         for row in rows.scalars()
     ]

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Boolean,
     Integer,
     Result,
-    Row,
     RowMapping,
     Text,
     TextClause,
@@ -39,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from contactpoint.domain.identity_change import ChildState, ChildStatus
 from contactpoint.store.bulk import is_postgresql, member_of
+from contactpoint.store.round_trips import Statement, run_together
 from contactpoint.store.tables import (
     Alert,
     BlindIndexEntry,
@@ -223,19 +223,6 @@ _BEGIN_SEARCH = text(
 )
 
 
-def begin_search(session: Session, user_id: int) -> None:
-    """Let one search at a time of this user's count against their limits: held until the
-    transaction ends, so each search reads the count the one before it wrote. On SQLite
-    every writer already holds the database lock from ``BEGIN IMMEDIATE``.
-
-    On PostgreSQL the rest of the transaction also uses each prepared statement's generic
-    plan. Every statement of a search is a walk along an index whatever its values, but
-    for the array of index tokens PostgreSQL would otherwise plan each run afresh, which
-    cost about as much as running it."""
-    if is_postgresql(session):
-        session.execute(_BEGIN_SEARCH, {"space": _SEARCHER_LOCKS, "user": user_id})
-
-
 @dataclass(frozen=True, slots=True)
 class SearchMarks:
     """The details of three of an actor's counted searches (None where there is none):
@@ -314,6 +301,15 @@ def _counting(template: str, actions: int, outcomes: int) -> TextClause | Textua
     return statement.columns(*_MARKS_COLUMNS) if template is _MARKS else statement
 
 
+def _counting_parameters(
+    actor: str, actions: Collection[str], outcomes: Collection[str], **values: object
+) -> dict[str, object]:
+    parameters: dict[str, object] = {"actor": actor, **values}
+    for name, listed in (("actions", actions), ("outcomes", outcomes)):
+        parameters.update({f"{name}_{n}": value for n, value in enumerate(listed)})
+    return parameters
+
+
 def _counted(
     session: Session,
     sql: str,
@@ -322,14 +318,15 @@ def _counted(
     outcomes: Collection[str],
     **values: object,
 ) -> Result[*tuple[Any, ...]]:
-    parameters: dict[str, object] = {"actor": actor, **values}
-    for name, listed in (("actions", actions), ("outcomes", outcomes)):
-        parameters.update({f"{name}_{n}": value for n, value in enumerate(listed)})
-    return session.execute(_counting(sql, len(actions), len(outcomes)), parameters)
+    return session.execute(
+        _counting(sql, len(actions), len(outcomes)),
+        _counting_parameters(actor, actions, outcomes, **values),
+    )
 
 
-def search_marks(
+def begin_search(
     session: Session,
+    user_id: int,
     *,
     actor: str,
     actions: Collection[str],
@@ -337,19 +334,38 @@ def search_marks(
     minute_start: datetime,
     day_start: datetime,
 ) -> SearchMarks:
-    rows = _counted(
-        session,
-        _MARKS,
-        actor,
-        actions,
-        outcomes,
-        minute_start=minute_start,
-        day_start=day_start,
-        recent=_RECENT,
-    ).all()
-    recent: list[list[Row[*tuple[Any, ...]]]] = [[], [], []]
-    for row in rows:
-        recent[row.mark].append(row)
+    """Start the user's search: take their search lock, then read their marks.
+
+    The lock lets one search at a time of this user's count against their limits: held
+    until the transaction ends, so each search reads the count the one before it wrote.
+    On SQLite every writer already holds the database lock from ``BEGIN IMMEDIATE``.
+
+    On PostgreSQL the rest of the transaction also uses each prepared statement's generic
+    plan. Every statement of a search is a walk along an index whatever its values, but
+    for the array of index tokens PostgreSQL would otherwise plan each run afresh, which
+    cost about as much as running it. The lock and the marks go in one round trip
+    (:mod:`contactpoint.store.round_trips`); the marks are read in a snapshot taken after
+    the lock is granted.
+    """
+    marks = Statement(
+        _counting(_MARKS, len(actions), len(outcomes)),
+        _counting_parameters(
+            actor,
+            actions,
+            outcomes,
+            minute_start=minute_start,
+            day_start=day_start,
+            recent=_RECENT,
+        ),
+    )
+    if is_postgresql(session):
+        lock = Statement(_BEGIN_SEARCH, {"space": _SEARCHER_LOCKS, "user": user_id})
+        rows = run_together(session, [lock, marks])[1]
+    else:
+        rows = run_together(session, [marks])[0]
+    recent: list[list[_Mark]] = [[], [], []]
+    for mark, at, seq, counted, details in rows:
+        recent[mark].append(_Mark(_utc(at), int(seq), bool(counted), details))
     bounds = (_NO_LATER_THAN, minute_start, day_start)
 
     def last(mark: int) -> str | None:
@@ -370,6 +386,19 @@ def search_marks(
         return str(_counted(session, _AT, actor, actions, outcomes, at=top.at).scalar_one())
 
     return SearchMarks(last(0), last(1), last(2))
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    at: datetime
+    seq: int
+    counted: bool
+    details: str | None
+
+
+def _utc(at: datetime) -> datetime:
+    """As UTCDateTime reads it: the driver gives the server's time zone, SQLite none."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def searches_by_outcome(

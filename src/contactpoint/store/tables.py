@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -222,8 +223,12 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    chain: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    """Which of the log's hash chains the entry belongs to (audit/chain.py); on
+    PostgreSQL ``seq`` comes from the sequence ``audit_log_seq`` (migration 0006)."""
 
 
+Index("ix_audit_log_chain_seq", AuditEntry.chain, AuditEntry.seq)
 Index("ix_audit_log_child_id_at", AuditEntry.child_id, AuditEntry.at)
 Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)
 

@@ -25,14 +25,11 @@ from contactpoint.store.database import READ_ONLY
 from contactpoint.web.api import auth, children, review, search, users
 from contactpoint.web.dependencies import RuntimeDep
 from contactpoint.web.pages.site import install_pages
+from contactpoint.web.security_headers import SECURITY_HEADERS, SecurityHeaders
+
+__all__ = ["API_PREFIX", "SECURITY_HEADERS", "create_app"]
 
 API_PREFIX = "/api/v1"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 
 async def validation_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -87,12 +84,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     warm_up()
     app.add_exception_handler(RequestValidationError, validation_problem)
 
-    @app.middleware("http")
-    async def security_headers(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
     def health(runtime: RuntimeDep) -> dict[str, str]:

@@ -36,26 +36,33 @@ NOT_ALLOWED = "Your role does not allow this. Ask your ContactPoint administrato
 UNKNOWN_CLIENT = "unknown"
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime = getattr(request.app.state, "runtime", None)
     if not isinstance(runtime, Runtime):
         raise RuntimeError("The app has no runtime: build it with contactpoint.web.app.create_app.")
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    """``async`` though it waits for nothing, like the other dependencies here that only
+    read what the request already holds: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a hand-over that costs more than the dependency."""
+    return runtime_of(request)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-def get_sessions(runtime: RuntimeDep) -> sessionmaker[Session]:
+async def get_sessions(runtime: RuntimeDep) -> sessionmaker[Session]:
     """The session factory; a route opens its own transaction (``sessions.begin()``)."""
     return runtime.sessions
 
 
-def get_clock(runtime: RuntimeDep) -> Clock:
+async def get_clock(runtime: RuntimeDep) -> Clock:
     return runtime.clock
 
 
@@ -64,7 +71,7 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def client_address(request: Request) -> str:
+def address_of(request: Request) -> str:
     """The client's address, for lockouts and the audit log.
 
     Behind a reverse proxy this is the proxy's address unless uvicorn is told
@@ -72,6 +79,10 @@ def client_address(request: Request) -> str:
     put the real client here from ``X-Forwarded-For``.
     """
     return request.client.host if request.client is not None else UNKNOWN_CLIENT
+
+
+async def client_address(request: Request) -> str:
+    return address_of(request)
 
 
 ClientAddressDep = Annotated[str, Depends(client_address)]

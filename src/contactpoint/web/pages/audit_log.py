@@ -37,7 +37,7 @@ from contactpoint.services.audit_search import (
     check_audit_chain,
     search_audit,
 )
-from contactpoint.web.dependencies import RuntimeDep, client_address
+from contactpoint.web.dependencies import RuntimeDep, address_of
 from contactpoint.web.pages.dependencies import AuditorUser, CheckedForm, form_text
 from contactpoint.web.pages.templating import render
 
@@ -309,7 +309,7 @@ def audit_search_results(
             principal=caller,
             query=query,
             before_seq=search_form.before_seq,
-            client=client_address(request),
+            client=address_of(request),
         )
     return _search_page(request, search_form, found=found)
 
@@ -339,6 +339,6 @@ def verify(
         audit_key=runtime.keyring.audit_key,
         clock=runtime.clock,
         principal=caller,
-        client=client_address(request),
+        client=address_of(request),
     )
     return _verify_page(request, checked)

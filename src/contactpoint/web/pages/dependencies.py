@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from contactpoint.domain.vocabulary import Role
 from contactpoint.services.sign_in import Principal, Refusal, authorise
-from contactpoint.web.dependencies import RuntimeDep, client_address
+from contactpoint.web.dependencies import RuntimeDep, address_of
 from contactpoint.web.pages import cookies
 
 
@@ -71,7 +71,7 @@ def page_user(*roles: Role) -> Any:
             clock=runtime.clock,
             token=token,
             roles=allowed,
-            client=client_address(request),
+            client=address_of(request),
             route=_route(request),
         )
         if found is Refusal.UNAUTHENTICATED:

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import Request, Response
 
-from contactpoint.web.dependencies import get_runtime
+from contactpoint.web.dependencies import runtime_of
 from contactpoint.web.pages import cookies
 
 OUTCOME: Final = "contactpoint-outcome"
@@ -42,7 +42,7 @@ def seal(
     request: Request, response: Response, kind: str, data: dict[str, str], now: datetime
 ) -> None:
     """Put ``data`` where the page for ``kind`` (and only it) can read it, once."""
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     nonce = secrets.token_bytes(12)
     plain = json.dumps({"d": data, "exp": (now + LIFETIME).timestamp()}).encode()
     sealed = nonce + AESGCM(runtime.keyring.subkey(KEY_PURPOSE)).encrypt(
@@ -67,7 +67,7 @@ def opened(request: Request, kind: str, now: datetime) -> dict[str, str] | None:
         return None
     try:
         sealed = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        key = get_runtime(request).keyring.subkey(KEY_PURPOSE)
+        key = runtime_of(request).keyring.subkey(KEY_PURPOSE)
         data = json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(request, kind)))
     except (ValueError, InvalidTag):
         return None
@@ -87,7 +87,7 @@ def clear(request: Request, response: Response) -> None:
     response.delete_cookie(
         cookies.cookie_name(request, OUTCOME),
         path="/",
-        secure=get_runtime(request).settings.cookie_secure,
+        secure=runtime_of(request).settings.cookie_secure,
         httponly=True,
         samesite="strict",
     )

@@ -22,7 +22,7 @@ from contactpoint.domain.vocabulary import Role
 from contactpoint.services.search import Result, SearchAnswer, search
 from contactpoint.services.sign_in import Principal
 from contactpoint.web.api.search import search_tools
-from contactpoint.web.dependencies import RuntimeDep, client_address
+from contactpoint.web.dependencies import RuntimeDep, address_of
 from contactpoint.web.pages.dependencies import (
     CheckedForm,
     EmergencyUser,
@@ -192,7 +192,7 @@ def _run(
             reason_code=form.values["reason_code"] or None,
             reason_detail=form.values["reason_detail"] or None,
             unknown_terms=unknown,
-            client=client_address(request),
+            client=address_of(request),
         )
     return _answer_page(request, scope, form, answer, caller)
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contactpoint.domain.vocabulary import Role
 from contactpoint.services.sign_in import Credentials, Refusal, authorise, revoke, sign_in
-from contactpoint.web.dependencies import RuntimeDep, client_address
+from contactpoint.web.dependencies import RuntimeDep, address_of
 from contactpoint.web.pages import cookies
 from contactpoint.web.pages.dependencies import AnyUser, CheckedForm, form_text
 from contactpoint.web.pages.templating import render
@@ -56,7 +56,7 @@ def _has_live_session(request: Request, runtime: RuntimeDep) -> bool:
         clock=runtime.clock,
         token=token,
         roles=frozenset(Role),
-        client=client_address(request),
+        client=address_of(request),
         route="GET /sign-in",
     )
     return found is not Refusal.UNAUTHENTICATED and found is not Refusal.FORBIDDEN
@@ -142,7 +142,7 @@ def sign_in_code(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Re
         clock=runtime.clock,
         token_lifetime=runtime.settings.api_token_lifetime,
         credentials=Credentials(username=pending.username, password=pending.password, totp=code),
-        client=client_address(request),
+        client=address_of(request),
     )
     if issued is None:
         refused = _sign_in_page(
@@ -165,7 +165,7 @@ def sign_out(request: Request, runtime: RuntimeDep, caller: AnyUser, form: Check
             audit_key=runtime.keyring.audit_key,
             clock=runtime.clock,
             principal=caller,
-            client=client_address(request),
+            client=address_of(request),
         )
     response = _see_other("/signed-out")
     cookies.end_session(request, response)

@@ -28,7 +28,7 @@ from contactpoint.services.accounts import (
     reset_totp,
 )
 from contactpoint.services.sign_in import DisableOutcome, Principal, disable_user
-from contactpoint.web.dependencies import RuntimeDep, client_address
+from contactpoint.web.dependencies import RuntimeDep, address_of
 from contactpoint.web.pages import outcome_seal
 from contactpoint.web.pages.dependencies import CheckedForm, TeamUser, form_text
 from contactpoint.web.pages.templating import render
@@ -211,7 +211,7 @@ def disable(request: Request, runtime: RuntimeDep, caller: TeamUser, form: Check
             username=username,
             within_area=caller.area,
             unrestricted=False,
-            client=client_address(request),
+            client=address_of(request),
         )
     if result.outcome is DisableOutcome.UNKNOWN_USER:
         return _refused(request, runtime, caller, username, NO_SUCH_USER, 404)
@@ -248,7 +248,7 @@ def reset(request: Request, runtime: RuntimeDep, caller: TeamUser, form: Checked
             actor=caller.actor(),
             username=username,
             within_area=caller.area,
-            client=client_address(request),
+            client=address_of(request),
         )
     refusals = {
         ResetOutcome.UNKNOWN_USER: (NO_SUCH_USER, 404),

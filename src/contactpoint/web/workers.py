@@ -1,0 +1,144 @@
+"""Several worker processes serving one port, each with a listening socket of its own.
+
+Python runs one thread at a time per process, so a second process is what lets the
+service use a second core. uvicorn's own ``--workers`` shares one listening socket
+between its workers, and whichever worker wakes first accepts each connection: under
+a burst of new keep-alive connections one worker takes most of them and keeps them,
+and was measured at 94 % of a core while the other sat at 37 %. Here each worker
+binds the port with ``SO_REUSEPORT``, and the kernel spreads new connections across
+the workers' sockets.
+
+The supervisor starts the workers, restarts one that dies once the service is up,
+and stops them all on ``SIGINT`` or ``SIGTERM``. A worker that dies before it has
+served for :data:`STARTUP_GRACE` seconds stops the service instead: it would only die
+again (a wrong database address, a missing key).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+from typing import Any, Final
+
+import uvicorn
+
+WORKER_APP: Final = "contactpoint.web.workers:worker_app"
+STARTUP_GRACE: Final = 10.0
+"""Seconds a worker must have run before its death is taken for a crash to recover
+from rather than a fault in how the service was started."""
+STOP_WAIT: Final = 30.0
+BACKLOG: Final = 2048
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process exited while the service was starting."""
+
+
+def worker_app() -> Any:
+    """The app in one worker process, over a runtime of its own from the environment."""
+    from contactpoint.web.app import create_app
+
+    return create_app()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` that other sockets of the same user may bind too;
+    the kernel hands each new connection to one of them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def port_is_free(host: str, port: int) -> None:
+    """Raise ``OSError`` if anything listens on ``host:port`` already: binding without
+    ``SO_REUSEPORT`` fails even beside sockets that set it, so a second service started on
+    the same port by the same user fails here instead of quietly sharing the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def run_worker(host: str, port: int, options: dict[str, Any]) -> None:
+    """One worker: its own socket on the shared port, then uvicorn until told to stop."""
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, **options)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@dataclass
+class Supervisor:
+    host: str
+    port: int
+    count: int
+    options: dict[str, Any]
+    target: Callable[[str, int, dict[str, Any]], None] = run_worker
+    """What each worker process runs (tests give a stand-in)."""
+    grace: float = STARTUP_GRACE
+    stopping: threading.Event = field(default_factory=threading.Event)
+    workers: list[tuple[SpawnProcess, float]] = field(default_factory=list)
+    restarts: int = 0
+
+    def start_worker(self) -> tuple[SpawnProcess, float]:
+        process = multiprocessing.get_context("spawn").Process(
+            target=self.target, args=(self.host, self.port, self.options), daemon=False
+        )
+        process.start()
+        return process, time.monotonic()
+
+    def stop(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Serve until a signal asks to stop; raises :class:`WorkerStartError` if a worker
+        dies while starting."""
+        port_is_free(self.host, self.port)
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.workers = [self.start_worker() for _ in range(self.count)]
+            while not self.stopping.wait(0.5):
+                for index, (process, started) in enumerate(self.workers):
+                    if process.is_alive() or self.stopping.is_set():
+                        continue
+                    if time.monotonic() - started < self.grace:
+                        raise WorkerStartError(
+                            f"a worker exited while starting (exit code {process.exitcode})"
+                        )
+                    self.workers[index] = self.start_worker()
+                    self.restarts += 1
+        finally:
+            self.stop_workers()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop_workers(self) -> None:
+        for process, _ in self.workers:
+            if process.is_alive() and process.pid is not None:
+                process.terminate()
+        deadline = time.monotonic() + STOP_WAIT
+        for process, _ in self.workers:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def serve_workers(host: str, port: int, count: int, options: dict[str, Any]) -> None:
+    """Serve ``count`` workers on ``host:port`` until stopped."""
+    Supervisor(host, port, count, options).run()
