@@ -137,6 +137,31 @@ def test_no_token_no_search(api: Api, population: Population) -> None:
     assert api.client().post(SEARCH, json={**JACK, "reason": REASON}).status_code == 401
 
 
+@pytest.mark.parametrize("path", [SEARCH, EMERGENCY])
+def test_a_refused_token_searches_nothing_and_the_refusal_is_audited(
+    api: Api, population: Population, path: str
+) -> None:
+    """The token is checked in the search's own transaction: a revoked token gets 401 with
+    the challenge, its refusal is committed, and no search entry is written; a token that
+    names nobody is refused without an entry."""
+    role = Role.EMERGENCY if path == EMERGENCY else Role.PRACTITIONER
+    token = token_for(api, "rory.revoked", role)
+    assert api.post("/api/v1/auth/revoke", token).status_code == 204
+
+    revoked = post(api, token, JACK, path=path)
+    unknown = post(api, "A" * 43, JACK, path=path)
+
+    assert (revoked.status_code, unknown.status_code) == (401, 401)
+    assert revoked.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    [refusal] = api.audit("auth.token_refused")
+    assert refusal["actor"] == "rory.revoked"
+    assert refusal["details"]["reason"] == "revoked"
+    assert refusal["details"]["route"] == f"POST {path.removeprefix('/api/v1')}"  # its router's
+    searched = {"search", "emergency.search", "search.view", "emergency.search.view"}
+    assert not [e for e in api.audit() if e["action"] in searched]
+    api.assert_audit_chain_intact()
+
+
 def test_emergency_search_fewer_details_minimal_view_and_an_alert(
     api: Api, population: Population
 ) -> None:

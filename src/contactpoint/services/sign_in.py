@@ -352,15 +352,67 @@ def authorise(
     """
     if not plausible(token):
         return Refusal.UNAUTHENTICATED
-    now = clock.now()
     # Ended by a commit, not a rollback: it wrote nothing either way, and psycopg forgets
     # every statement it has prepared on the connection at each rollback, so a rollback
     # here would have the next request's statements parsed and planned afresh.
     with sessions.begin() as session:
         _read_only(session)
         holder = store.token_holder(session, token_digest(keyring.subkey(HASH_KEY_PURPOSE), token))
-    if holder is None:
+    verdict = _judge(holder, roles=roles, now=clock.now(), client=client, route=route)
+    if isinstance(verdict, _Refused) and verdict.audit is not None:
+        with sessions.begin() as session:
+            _audit_refusal(session, keyring, clock, verdict.audit)
+    return verdict.refusal if isinstance(verdict, _Refused) else verdict
+
+
+def authorise_in(
+    session: Session,
+    *,
+    keyring: Keyring,
+    clock: Clock,
+    token: str,
+    roles: frozenset[Role],
+    client: str,
+    route: str,
+) -> Principal | Refusal:
+    """:func:`authorise` inside the caller's transaction, for a request whose work is
+    one short transaction (a search): the check and the work share one connection and
+    one commit, and a refusal is audited in that transaction, which the caller commits."""
+    if not plausible(token):
         return Refusal.UNAUTHENTICATED
+    holder = store.token_holder(session, token_digest(keyring.subkey(HASH_KEY_PURPOSE), token))
+    verdict = _judge(holder, roles=roles, now=clock.now(), client=client, route=route)
+    if isinstance(verdict, _Refused):
+        if verdict.audit is not None:
+            _audit_refusal(session, keyring, clock, verdict.audit)
+        return verdict.refusal
+    return verdict
+
+
+@dataclass(frozen=True, slots=True)
+class _RefusalEntry:
+    actor: Actor
+    action: str
+    details: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    refusal: Refusal
+    audit: _RefusalEntry | None
+    """What to audit; None for a token that names nobody."""
+
+
+def _judge(
+    holder: store.TokenHolder | None,
+    *,
+    roles: frozenset[Role],
+    now: datetime,
+    client: str,
+    route: str,
+) -> Principal | _Refused:
+    if holder is None:
+        return _Refused(Refusal.UNAUTHENTICATED, None)
     actor = Actor(name=holder.username, role=holder.role, organisation=holder.organisation)
     details: dict[str, object] = {
         "client": client,
@@ -371,12 +423,12 @@ def authorise(
         details["reason"] = (
             "disabled" if holder.disabled else "revoked" if holder.revoked_at else "expired"
         )
-        _audit_refusal(sessions, keyring, clock, actor, "auth.token_refused", details)
-        return Refusal.UNAUTHENTICATED
+        return _Refused(
+            Refusal.UNAUTHENTICATED, _RefusalEntry(actor, "auth.token_refused", details)
+        )
     role = Role(holder.role)
     if role not in roles:
-        _audit_refusal(sessions, keyring, clock, actor, "auth.role_refused", details)
-        return Refusal.FORBIDDEN
+        return _Refused(Refusal.FORBIDDEN, _RefusalEntry(actor, "auth.role_refused", details))
     return Principal(
         user_id=holder.user_id,
         username=holder.username,
@@ -387,24 +439,16 @@ def authorise(
     )
 
 
-def _audit_refusal(
-    sessions: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
-    actor: Actor,
-    action: str,
-    details: dict[str, object],
-) -> None:
-    with sessions.begin() as session:
-        record(
-            session,
-            key=keyring.audit_key,
-            clock=clock,
-            actor=actor,
-            action=action,
-            outcome="refused",
-            details=details,
-        )
+def _audit_refusal(session: Session, keyring: Keyring, clock: Clock, entry: _RefusalEntry) -> None:
+    record(
+        session,
+        key=keyring.audit_key,
+        clock=clock,
+        actor=entry.actor,
+        action=entry.action,
+        outcome="refused",
+        details=entry.details,
+    )
 
 
 def revoke(

@@ -46,7 +46,7 @@ from contactpoint.store.tables import (
     ReviewItem,
     SourceRecord,
 )
-from contactpoint.store.types import UTCDateTime
+from contactpoint.store.types import UTCDateTime, as_utc
 
 SHOWN_CIPHERTEXTS = tuple(
     f"{name}_enc"
@@ -365,7 +365,7 @@ def begin_search(
         rows = run_together(session, [marks])[0]
     recent: list[list[_Mark]] = [[], [], []]
     for mark, at, seq, counted, details in rows:
-        recent[mark].append(_Mark(_utc(at), int(seq), bool(counted), details))
+        recent[mark].append(_Mark(as_utc(at), int(seq), bool(counted), details))
     bounds = (_NO_LATER_THAN, minute_start, day_start)
 
     def last(mark: int) -> str | None:
@@ -394,11 +394,6 @@ class _Mark:
     seq: int
     counted: bool
     details: str | None
-
-
-def _utc(at: datetime) -> datetime:
-    """As UTCDateTime reads it: the driver gives the server's time zone, SQLite none."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def searches_by_outcome(

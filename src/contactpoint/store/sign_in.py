@@ -21,7 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from contactpoint.store.round_trips import Statement, run_together
 from contactpoint.store.tables import AddressLock, ApiToken, SignInFailure, TotpLastStep, User
+from contactpoint.store.types import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,19 +222,24 @@ the tables' types)."""
 
 
 def token_holder(session: Session, token_hash: bytes) -> TokenHolder | None:
-    row = session.execute(_TOKEN_HOLDER, {"token_hash": token_hash}).first()
-    if row is None:
+    """The token's holder, in one round trip with the transaction's ``BEGIN`` when it is
+    the transaction's first statement (:mod:`contactpoint.store.round_trips`)."""
+    (rows,) = run_together(session, [Statement(_TOKEN_HOLDER, {"token_hash": token_hash})])
+    if not rows:
         return None
+    token_id, expires_at, revoked_at, user_id, username, role, organisation, area, disabled = (
+        rows[0]
+    )
     return TokenHolder(
-        token_id=row.id,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        user_id=row.user_id,
-        username=row.username,
-        role=row.role,
-        organisation=row.organisation,
-        area=row.area,
-        disabled=row.disabled,
+        token_id=token_id if isinstance(token_id, uuid.UUID) else uuid.UUID(str(token_id)),
+        expires_at=as_utc(expires_at),
+        revoked_at=None if revoked_at is None else as_utc(revoked_at),
+        user_id=int(user_id),
+        username=username,
+        role=role,
+        organisation=organisation,
+        area=area,
+        disabled=bool(disabled),
     )
 
 

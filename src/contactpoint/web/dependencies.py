@@ -102,7 +102,14 @@ def not_signed_in(*, token_given: bool) -> HTTPException:
     )
 
 
-def _route(request: Request) -> str:
+def refused(refusal: Refusal) -> HTTPException:
+    """The answer to a token that was given but refused: 401, or 403 for another role."""
+    if refusal is Refusal.FORBIDDEN:
+        return HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_ALLOWED)
+    return not_signed_in(token_given=True)
+
+
+def route_of(request: Request) -> str:
     """The route's template (``/api/v1/users/{username}/disable``), never the values in it."""
     path = getattr(request.scope.get("route"), "path", None)
     return f"{request.method} {path if isinstance(path, str) else 'unrouted'}"
@@ -132,12 +139,10 @@ def require_role(*roles: Role) -> Any:
             token=credentials.credentials,
             roles=allowed,
             client=client,
-            route=_route(request),
+            route=route_of(request),
         )
-        if found is Refusal.UNAUTHENTICATED:
-            raise not_signed_in(token_given=True)
-        if found is Refusal.FORBIDDEN:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_ALLOWED)
+        if isinstance(found, Refusal):
+            raise refused(found)
         return found
 
     return signed_in_principal
