@@ -16,6 +16,7 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass, field
+from functools import lru_cache
 from hashlib import sha256
 from pathlib import Path
 
@@ -44,8 +45,10 @@ def _unb64(value: object, what: str) -> bytes:
     return key
 
 
+@lru_cache(maxsize=256)
 def derive_key(root: bytes, purpose: str) -> bytes:
-    """Separate keys for separate uses, so one leaked use does not expose another."""
+    """Separate keys for separate uses, so one leaked use does not expose another.
+    Remembered: some are derived on every search, and the roots are in memory anyway."""
     return HKDF(
         algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()
     ).derive(root)
