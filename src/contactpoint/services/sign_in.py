@@ -357,8 +357,7 @@ def authorise(
     # here would have the next request's statements parsed and planned afresh.
     with sessions.begin() as session:
         _read_only(session)
-        holder = store.token_holder(session, token_digest(keyring.subkey(HASH_KEY_PURPOSE), token))
-    verdict = _judge(holder, roles=roles, now=clock.now(), client=client, route=route)
+        verdict = _judge(session, keyring, clock, token, roles=roles, client=client, route=route)
     if isinstance(verdict, _Refused) and verdict.audit is not None:
         with sessions.begin() as session:
             _audit_refusal(session, keyring, clock, verdict.audit)
@@ -380,8 +379,7 @@ def authorise_in(
     one commit, and a refusal is audited in that transaction, which the caller commits."""
     if not plausible(token):
         return Refusal.UNAUTHENTICATED
-    holder = store.token_holder(session, token_digest(keyring.subkey(HASH_KEY_PURPOSE), token))
-    verdict = _judge(holder, roles=roles, now=clock.now(), client=client, route=route)
+    verdict = _judge(session, keyring, clock, token, roles=roles, client=client, route=route)
     if isinstance(verdict, _Refused):
         if verdict.audit is not None:
             _audit_refusal(session, keyring, clock, verdict.audit)
@@ -404,13 +402,18 @@ class _Refused:
 
 
 def _judge(
-    holder: store.TokenHolder | None,
+    session: Session,
+    keyring: Keyring,
+    clock: Clock,
+    token: str,
     *,
     roles: frozenset[Role],
-    now: datetime,
     client: str,
     route: str,
 ) -> Principal | _Refused:
+    """Who holds the token and whether they may come in; what to audit if not."""
+    holder = store.token_holder(session, token_digest(keyring.subkey(HASH_KEY_PURPOSE), token))
+    now = clock.now()
     if holder is None:
         return _Refused(Refusal.UNAUTHENTICATED, None)
     actor = Actor(name=holder.username, role=holder.role, organisation=holder.organisation)

@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactpoint.domain.search_policy import RawQuery, Scope, SearchLimits
@@ -192,6 +193,23 @@ def _run(
     return JSONResponse(answer.to_json(), status_code=STATUS[answer.result], headers=headers)
 
 
+async def _search(
+    request: Request,
+    runtime: Runtime,
+    client: str,
+    credentials: HTTPAuthorizationCredentials | None,
+    roles: frozenset[Role],
+    scope: Scope,
+    body: SearchRequest,
+) -> JSONResponse:
+    """The token check and the search, on one worker thread in one transaction."""
+    if credentials is None:
+        raise not_signed_in(token_given=False)
+    return await run_in_threadpool(
+        _run, runtime, credentials.credentials, roles, route_of(request), scope, body, client
+    )
+
+
 @router.post(
     "/search",
     responses=RESPONSES,
@@ -206,18 +224,7 @@ async def search_children(
 ) -> JSONResponse:
     """Exactly one child that matches with confidence, as your role may see them; otherwise
     the same answer whether no child or several matched. Audited, with the reason."""
-    if credentials is None:
-        raise not_signed_in(token_given=False)
-    return await run_in_threadpool(
-        _run,
-        runtime,
-        credentials.credentials,
-        SEARCHERS,
-        route_of(request),
-        Scope.STANDARD,
-        body,
-        client,
-    )
+    return await _search(request, runtime, client, credentials, SEARCHERS, Scope.STANDARD, body)
 
 
 @router.post(
@@ -235,15 +242,6 @@ async def emergency_search(
     """For A&E and ambulance staff: the child's name and date of birth, whether they are on
     a child protection plan or looked after, and whom to call at any hour. Every use raises
     an alert that the local authority reviews."""
-    if credentials is None:
-        raise not_signed_in(token_given=False)
-    return await run_in_threadpool(
-        _run,
-        runtime,
-        credentials.credentials,
-        EMERGENCY_USERS,
-        route_of(request),
-        Scope.EMERGENCY,
-        body,
-        client,
+    return await _search(
+        request, runtime, client, credentials, EMERGENCY_USERS, Scope.EMERGENCY, body
     )
