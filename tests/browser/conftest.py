@@ -114,8 +114,23 @@ def crafted_children() -> dict[str, dict[str, KnownChild]]:
             la_name="Leeds",
         )
 
+    def registered_twice(source_record_id: str, nhs: int) -> KnownChild:
+        """One girl under two NHS numbers (a duplicate registration): never linked
+        automatically, so the review queue always holds her second record."""
+        return crafted_child(
+            source_record_id,
+            given_name="Maisie",
+            family_name="Thornbury-Vale",
+            date_of_birth="2015-03-09",
+            gender="female",
+            postcode="LS7 3HB",
+            nhs_number=nhs_number(nhs),
+            la_name="Leeds",
+        )
+
     return {
         "school-census": {
+            "registered_first": registered_twice("SC-BROWSER-4", 9_005),
             "twin_a": twin("SC-BROWSER-1", "Adaeze", 9_001),
             "twin_b": twin("SC-BROWSER-2", "Chioma", 9_002),
             "to_shield": crafted_child(
@@ -137,6 +152,7 @@ def crafted_children() -> dict[str, dict[str, KnownChild]]:
             ),
         },
         "local-authority": {
+            "registered_again": registered_twice("LA-BROWSER-2", 9_006),
             "in_area": crafted_child(
                 "LA-BROWSER-1",
                 given_name="Tobias",

@@ -115,7 +115,7 @@ def waiting(page: Page) -> int:
 
 def test_resolving_a_review_item(team: Page, live_server: LiveServer) -> None:
     held = live_server.open_review_items()
-    assert len(held) >= 2, "the synthetic population gave fewer than two review items"
+    assert len(held) >= 2, "fewer than two review items (one is crafted: a duplicate registration)"
     before = waiting(team)
     assert before == len(held)
     expect(team.get_by_role("heading", level=1)).to_have_text("Review queue")

@@ -5,8 +5,24 @@ from datetime import date
 import pytest
 
 from contactpoint.domain.vocabulary import Gender
-from contactpoint.identity.comparisons import COMPARISONS, D, F, G, N, P, S, U, compare, describe
+from contactpoint.identity.comparisons import (
+    COMPARISONS,
+    D,
+    F,
+    G,
+    N,
+    P,
+    S,
+    U,
+    compare,
+    describe,
+    given_slip,
+    middle_names_differ,
+    one_slip,
+)
+from contactpoint.identity.diminutives import DIMINUTIVES
 from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.normalise import normalise_name
 from tests.identity.records import features
 
 
@@ -24,11 +40,88 @@ def level(a: MatchFeatures, b: MatchFeatures, index: int) -> str:
         ("Aidan", "Aiden", "close"),
         ("Olivia", "Olivai", "close"),
         ("Leo", "Eo", "weak"),
+        ("Olivia", "Ohvia", "weak"),
+        ("Olly", "Oliver", "equivalent"),
+        ("Livvy Grace", "Olivia", "equivalent"),
+        ("Gosia", "Małgorzata", "equivalent"),
+        ("Charlie", "Charlotte", "equivalent"),
+        ("Kuba", "Jakub", "equivalent"),
+        ("Mo", "Muhammad", "equivalent"),
+        ("Olly", "Olivia", "different"),  # Olly is Oliver's, not Olivia's
         ("Amelia", "Noah", "different"),
     ],
 )
 def test_given_name_levels(given_a: str, given_b: str, expected: str) -> None:
     assert level(features(given_names=given_a), features(given_names=given_b), G) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("ben", "bdn", True),  # a neighbouring key
+        ("leo", "eo", True),  # a letter dropped
+        ("jacob", "jacbo", True),  # two letters swapped
+        ("amrit", "arnrit", True),  # a scanner reads m as rn
+        ("olivia", "ohvia", True),  # ... and li as h
+        ("roisin", "roisiri", True),  # ... and n as ri
+        ("ben", "ben", False),  # the same spelling is no slip
+        ("ava", "ivy", False),
+        ("charlie", "chloe", False),
+        ("isla", "isabelle", False),
+    ],
+)
+def test_one_slip(a: str, b: str, expected: bool) -> None:
+    assert one_slip(a, b) is expected
+    assert one_slip(b, a) is expected
+
+
+@pytest.mark.parametrize(
+    ("given_a", "given_b", "expected"),
+    [
+        ("Ben", "Bdn", True),
+        ("Theo James", "Fheo", True),
+        ("Leo Oliver", "Oliver Leo", False),  # twins named after each other
+        ("Leo", "Jack Leo", False),
+        ("Ava Eva", "Eva Rose", False),  # a slip apart, but one is the other's middle name
+        ("Charlie", "Charlotte", False),  # alike, but another name, not a slip
+    ],
+)
+def test_a_given_name_slip_is_told_from_another_name(
+    given_a: str, given_b: str, expected: bool
+) -> None:
+    a, b = features(given_names=given_a), features(given_names=given_b)
+    assert given_slip(a, b) is expected
+    assert given_slip(b, a) is expected
+
+
+@pytest.mark.parametrize(
+    ("given_a", "given_b", "expected"),
+    [
+        ("Amelia Evie", "Amelia Mae", True),
+        ("Olivia Grace Mia", "Olivia Rebecca Rose", True),
+        ("Amelia Evie", "Amelia", False),  # a source that drops middle names says nothing
+        ("Amelia Evie Rose", "Amelia Rose", False),  # one in common
+        ("Amelia Mae", "Amelia May", False),  # a slip
+        ("Amelia Evie", "Amelia Evie", False),
+    ],
+)
+def test_middle_names_differ(given_a: str, given_b: str, expected: bool) -> None:
+    a, b = features(given_names=given_a), features(given_names=given_b)
+    assert middle_names_differ(a, b) is expected
+    assert middle_names_differ(b, a) is expected
+
+
+def test_a_short_form_of_a_preferred_name_counts() -> None:
+    school = features(given_names="Ella", preferred_name="Izzy")
+    assert level(school, features(given_names="Isabella"), G) == "equivalent"
+
+
+def test_short_forms_are_written_in_normal_form() -> None:
+    for short, formal_names in DIMINUTIVES.items():
+        assert short == normalise_name(short)
+        assert formal_names
+        for formal in formal_names:
+            assert formal == normalise_name(formal) != short
 
 
 def test_preferred_name_counts_as_the_same_name() -> None:

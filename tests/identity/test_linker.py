@@ -139,3 +139,100 @@ def test_an_uncertain_match_is_queued_with_its_evidence(linker: ProbabilisticLin
     (evidence,) = [c.evidence() for c in decision.candidates]
     assert evidence["child_id"] == "C1"
     assert evidence["levels"]["date_of_birth"] == "one_part"  # type: ignore[index]
+
+
+def test_a_one_letter_slip_in_a_short_given_name_links(linker: ProbabilisticLinker) -> None:
+    """Ben keyed as Bdn: a weak given-name level, but a slip, not another name."""
+    held = Candidate("C1", features(given_names="Ben", gender=Gender.MALE, nhs_number=NHS_A))
+    decision = decide(linker, features(given_names="Bdn", gender=Gender.MALE), held)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_a_scanner_misreading_links(linker: ProbabilisticLinker) -> None:
+    held = Candidate("C1", features(given_names="Amrit", gender=Gender.MALE, nhs_number=NHS_A))
+    decision = decide(linker, features(given_names="Arnrit", gender=Gender.MALE), held)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+@pytest.mark.parametrize(
+    ("held_name", "record_name"),
+    [
+        ("Leo Oliver", "Oliver Leo"),  # twins named after each other
+        ("Isabelle", "Isla"),  # alike, but no slip and no short form of the other
+    ],
+)
+def test_a_weak_given_name_that_is_no_slip_is_queued_not_linked(
+    linker: ProbabilisticLinker, held_name: str, record_name: str
+) -> None:
+    held = Candidate("C1", features(given_names=held_name, nhs_number=NHS_A))
+    decision = decide(linker, features(given_names=record_name), held)
+    assert decision.outcome is Outcome.REVIEW
+    assert [c.child_id for c in decision.candidates] == ["C1"]
+
+
+def test_twins_a_slip_apart_with_their_own_nhs_numbers_are_not_merged(
+    linker: ProbabilisticLinker,
+) -> None:
+    """Hana and Jana: one letter apart, but two NHS numbers say two children."""
+    held = Candidate("C1", features(given_names="Hana", nhs_number=NHS_A))
+    decision = decide(linker, features(given_names="Jana", nhs_number=NHS_B), held)
+    assert decision.outcome is not Outcome.LINK
+
+
+def test_a_twin_named_after_the_other_is_no_rival_to_an_exact_name(
+    linker: ProbabilisticLinker,
+) -> None:
+    """Leo Oliver's record links to Leo Oliver, not to the queue because of his twin
+    Oliver Leo (same family name, birthday and address)."""
+    leo = Candidate("C1", features(given_names="Leo Oliver", gender=Gender.MALE, nhs_number=NHS_A))
+    twin = Candidate("C2", features(given_names="Oliver Leo", gender=Gender.MALE, nhs_number=NHS_B))
+    record = features(given_names="Leo Oliver", gender=Gender.MALE)
+    decision = decide(linker, record, leo, twin)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_a_weak_name_match_that_outscores_the_exact_one_is_still_a_rival(
+    linker: ProbabilisticLinker,
+) -> None:
+    """The twin's record shares the record's NHS number: a person must look."""
+    leo = Candidate("C1", features(given_names="Leo Oliver", gender=Gender.MALE, postcode=None))
+    twin = Candidate("C2", features(given_names="Oliver Leo", gender=Gender.MALE, nhs_number=NHS_A))
+    record = features(given_names="Leo Oliver", gender=Gender.MALE, nhs_number=NHS_A)
+    decision = decide(linker, record, leo, twin)
+    assert decision.outcome is Outcome.REVIEW
+    assert {c.child_id for c in decision.candidates} == {"C1", "C2"}
+
+
+def test_a_british_short_form_and_a_moved_address_still_link(linker: ProbabilisticLinker) -> None:
+    """Gosia for Małgorzata: a short form the American nickname list does not know."""
+    held = Candidate("C1", features(given_names="Małgorzata Amelia", nhs_number=NHS_A))
+    moved = features(given_names="Gosia Amelia", postcode="M1 1AA")
+    decision = decide(linker, moved, held)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_twins_of_one_first_name_are_not_merged(linker: ProbabilisticLinker) -> None:
+    """Amelia Evie and Amelia Mae: one first name, birthday and address; the middle
+    names tell them apart, so a person decides."""
+    held = Candidate("C1", features(given_names="Amelia Evie", nhs_number=NHS_A))
+    decision = decide(linker, features(given_names="Amelia Mae"), held)
+    assert decision.outcome is Outcome.REVIEW
+    assert [c.child_id for c in decision.candidates] == ["C1"]
+
+
+@pytest.mark.parametrize("given", ["Amelia", "Amelia Rsoe", "Amelia Rose Evie"])
+def test_a_dropped_or_mistyped_middle_name_still_links(
+    linker: ProbabilisticLinker, given: str
+) -> None:
+    held = Candidate("C1", features(given_names="Amelia Rose", nhs_number=NHS_A))
+    decision = decide(linker, features(given_names=given), held)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C1")
+
+
+def test_a_twin_of_the_same_first_name_is_no_rival_to_the_one_named_alike(
+    linker: ProbabilisticLinker,
+) -> None:
+    evie = Candidate("C1", features(given_names="Amelia Evie", nhs_number=NHS_A))
+    mae = Candidate("C2", features(given_names="Amelia Mae", nhs_number=NHS_B))
+    decision = decide(linker, features(given_names="Amelia Mae"), evie, mae)
+    assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C2")

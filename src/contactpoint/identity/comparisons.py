@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from itertools import takewhile
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.names import short_form_of
 
 CLOSE = 0.92
 WEAK = 0.80
@@ -59,19 +61,70 @@ def _given_level(a: MatchFeatures, b: MatchFeatures) -> int:
         a.forms & b.forms
         or (a.preferred and a.preferred in b.given)
         or (b.preferred and b.preferred in a.given)
+        or _short_form(a, b)
     ):
         return 2
     similarity = JaroWinkler.similarity(a.first, b.first)
     if similarity >= CLOSE or (a.first_sound and a.first_sound == b.first_sound):
         return 3
-    if (
-        similarity >= WEAK
-        or OSA.distance(a.first, b.first) <= 1
-        or a.first in b.given
-        or b.first in a.given
-    ):
+    if similarity >= WEAK or one_slip(a.first, b.first) or a.first in b.given or b.first in a.given:
         return 4
     return 6
+
+
+_SCANNER_MISREADINGS = (("rn", "m"), ("cl", "d"), ("li", "h"), ("vv", "w"), ("ri", "n"))
+"""Letter pairs a scanner reads as one letter (and a hand writes like one): the
+classic OCR confusions of handwritten and faxed forms."""
+
+
+@lru_cache(maxsize=1 << 16)
+def _as_scanned(name: str) -> str:
+    for pair, letter in _SCANNER_MISREADINGS:
+        name = name.replace(pair, letter)
+    return name
+
+
+def one_slip(a: str, b: str) -> bool:
+    """Two different spellings one keying slip apart (a letter wrong, missing, added,
+    or two letters swapped) or alike once scanner misreadings are folded."""
+    return a != b and (OSA.distance(a, b) <= 1 or _as_scanned(a) == _as_scanned(b))
+
+
+def given_slip(a: MatchFeatures, b: MatchFeatures) -> bool:
+    """The first given names differ by a slip, not by a choice of name.
+
+    Twins named after each other (Jack Leo and Leo Oliver) are the pattern the
+    weak level must keep out of automatic links, so a first name that is the
+    other's middle name is never a slip, nor is a name merely alike in sound or
+    shape (Charlie and Chloe, Isla and Isabelle): those are other names.
+    """
+    if not a.first or not b.first:
+        return False
+    if a.first in b.given[1:] or b.first in a.given[1:]:
+        return False
+    return one_slip(a.first, b.first)
+
+
+def middle_names_differ(a: MatchFeatures, b: MatchFeatures) -> bool:
+    """Both records give middle names and none of one's is the other's, even allowing
+    a slip. Sources drop middle names but seldom change them, so this is what two
+    children of the same first name look like: twins given the same name (Amelia
+    Evie and Amelia Mae), or strangers born the same day in a large population."""
+    middle_a, middle_b = a.given[1:], b.given[1:]
+    if not middle_a or not middle_b:
+        return False
+    return not any(x == y or one_slip(x, y) for x in middle_a for y in middle_b)
+
+
+def _short_form(a: MatchFeatures, b: MatchFeatures) -> bool:
+    """A first or preferred name of one is a short form of the other's (Livvy, Olivia)."""
+    return any(
+        short_form_of(x, y)
+        for x in (a.first, a.preferred)
+        if x
+        for y in (b.first, b.preferred)
+        if y
+    )
 
 
 def _family_level(a: MatchFeatures, b: MatchFeatures) -> int:

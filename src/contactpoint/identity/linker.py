@@ -10,10 +10,19 @@ pure: no I/O, so the rules below are tested directly.
 * Clearly different given names with everything else alike is what twins look
   like, so such a candidate is never linked; it is not queued either (every
   twin would be), unless an identifier says they are the same child.
+* A weak given-name match is queued, never linked, unless the two first names
+  are one keying or scanning slip apart (Bdn and Ben, Arnrit and Amrit): the
+  weak level also holds twins named after each other and names merely alike.
+  So is a candidate whose middle names are all different from the record's
+  (both giving some): twins of one first name, or strangers of one name and
+  birthday in a large population.
 * At or above the upper threshold, with no rival (another settled child within
   ``margin`` of the best, or itself above the upper threshold): link. A child that is itself
   waiting for review is no rival to a settled one, so one uncertain record
-  does not send every later record of the same child to the queue. Between the
+  does not send every later record of the same child to the queue; nor is a
+  child that scores below a best child with the record's exact first name and
+  whose given name matches only weakly or whose middle names are others (a
+  twin named after the other, Leo Oliver and Oliver Leo). Between the
   thresholds, or with a rival: review. Below the lower: a new child.
 * A record that is even a weak candidate for a shielded child is shielded and
   queued until a person has looked, so a duplicate never escapes a shield.
@@ -26,7 +35,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from contactpoint.identity.comparisons import COMPARISONS, G, Levels, N, U, compare, describe
+from contactpoint.identity.comparisons import (
+    COMPARISONS,
+    G,
+    Levels,
+    N,
+    U,
+    compare,
+    describe,
+    given_slip,
+    middle_names_differ,
+)
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.model import MatchModel
 
@@ -44,6 +63,7 @@ class ReviewReason(StrEnum):
     SHIELDED_CANDIDATE = "shielded_candidate"
 
 
+GIVEN_EXACT = COMPARISONS[G].levels.index("exact")
 GIVEN_WEAK = COMPARISONS[G].levels.index("weak")
 GIVEN_DIFFERENT = COMPARISONS[G].levels.index("different")
 IDENTIFIER_EXACT = 1
@@ -68,6 +88,10 @@ class ScoredChild:
     levels: Levels
     shielded: bool
     provisional: bool = False
+    slip: bool = False
+    """A weak given-name match that is only a keying or scanning slip."""
+    middle_differ: bool = False
+    """A record of the child gives middle names, and none is one of the record's."""
 
     def evidence(self) -> dict[str, object]:
         return {
@@ -100,12 +124,25 @@ class _Child:
     weight_without_identifiers: float
 
 
+def _outnamed(rival: ScoredChild, best: ScoredChild) -> bool:
+    """The best child has the record's first name exactly and outscores a child whose
+    given name matches only weakly, or whose middle names are others: that child is
+    another one, not a rival (twins named after each other, or given the same first
+    name, would otherwise queue every record of either)."""
+    if best.levels[G] != GIVEN_EXACT:
+        return False
+    if rival.middle_differ:
+        return rival.weight <= best.weight
+    return rival.levels[G] == GIVEN_WEAK and rival.weight < best.weight
+
+
 class ProbabilisticLinker:
     def __init__(self, model: MatchModel) -> None:
         self.model = model
 
     def score(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> list[_Child]:
-        best: dict[str, tuple[float, Levels, Candidate]] = {}
+        best: dict[str, tuple[float, Levels, Candidate, bool]] = {}
+        differ: set[str] = set()
         conflict: set[str] = set()
         agrees: set[str] = set()
         for candidate in candidates:
@@ -115,18 +152,27 @@ class ProbabilisticLinker:
                 conflict.add(candidate.child_id)
             if IDENTIFIER_EXACT in (levels[N], levels[U]):
                 agrees.add(candidate.child_id)
+            if middle_names_differ(record, candidate.features):
+                differ.add(candidate.child_id)
             current = best.get(candidate.child_id)
             if current is None or weight > current[0]:
-                best[candidate.child_id] = (weight, levels, candidate)
+                slip = levels[G] == GIVEN_WEAK and given_slip(record, candidate.features)
+                best[candidate.child_id] = (weight, levels, candidate, slip)
         children = []
-        for child_id, (weight, levels, candidate) in best.items():
+        for child_id, (weight, levels, candidate, slip) in best.items():
             identifiers = self.model.level_weight(N, levels[N]) + self.model.level_weight(
                 U, levels[U]
             )
             children.append(
                 _Child(
                     ScoredChild(
-                        child_id, weight, levels, candidate.shielded, candidate.provisional
+                        child_id,
+                        weight,
+                        levels,
+                        candidate.shielded,
+                        candidate.provisional,
+                        slip,
+                        child_id in differ,
                     ),
                     conflict=child_id in conflict,
                     identifier_agrees=child_id in agrees,
@@ -154,7 +200,11 @@ class ProbabilisticLinker:
                 if child.identifier_agrees:
                     review.append(scored)
                 continue
-            if scored.weight >= thresholds.upper and given != GIVEN_WEAK:
+            if (
+                scored.weight >= thresholds.upper
+                and (given != GIVEN_WEAK or scored.slip)
+                and not scored.middle_differ
+            ):
                 linkable.append(scored)
             elif scored.weight >= thresholds.lower:
                 review.append(scored)
@@ -170,6 +220,7 @@ class ProbabilisticLinker:
                 if s is not best
                 and not s.provisional
                 and s.weight >= min(thresholds.upper, best.weight - thresholds.margin)
+                and not _outnamed(s, best)
             ]
             if not rivals:
                 return LinkDecision(Outcome.LINK, best.child_id, "match")

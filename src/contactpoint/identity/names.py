@@ -3,8 +3,10 @@
 Feeds disagree on a child's given name in predictable ways (``Elizabeth`` at the
 surgery, ``Libby`` at school; ``Aidan`` and ``Aiden``). Nickname equivalence
 comes from the hand-curated ``nicknames`` dataset (Carlton Northern and Nick
-Crews, Apache-2.0), not from the synthetic generator's own lists, so the
-benchmark does not grade the matcher against its own answer key.
+Crews, Apache-2.0), with the British, Irish, Polish and other short forms it
+lacks written out in :mod:`~contactpoint.identity.diminutives`; neither is taken
+from the synthetic generator's own lists, so the benchmark does not grade the
+matcher against its own answer key.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from functools import lru_cache
 
 import jellyfish
 from nicknames import NickNamer
+
+from contactpoint.identity.diminutives import PAIRS
 
 _NAMER = NickNamer()
 
@@ -31,3 +35,8 @@ def sound(name: str) -> str:
     if not name:
         return ""
     return jellyfish.metaphone(name.replace(" ", ""))
+
+
+def short_form_of(a: str, b: str) -> bool:
+    """One name is a short form of the other in everyday British use (Olly, Oliver)."""
+    return (a, b) in PAIRS

@@ -227,9 +227,9 @@ def token_holder(session: Session, token_hash: bytes) -> TokenHolder | None:
     (rows,) = run_together(session, [Statement(_TOKEN_HOLDER, {"token_hash": token_hash})])
     if not rows:
         return None
-    token_id, expires_at, revoked_at, user_id, username, role, organisation, area, disabled = (
-        rows[0]
-    )
+    token_id, expires_at, revoked_at, user_id, username, role, organisation, area, disabled = rows[
+        0
+    ]
     return TokenHolder(
         token_id=token_id if isinstance(token_id, uuid.UUID) else uuid.UUID(str(token_id)),
         expires_at=as_utc(expires_at),
