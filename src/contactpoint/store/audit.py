@@ -158,6 +158,22 @@ def insert_entry(session: Session, content: EntryContent, prev_hash: str, entry_
     insert_entries(session, [NewEntry(content, prev_hash, entry_hash)])
 
 
+def _content(row: AuditEntry) -> EntryContent:
+    return EntryContent(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        role=row.role,
+        organisation=row.organisation,
+        action=row.action,
+        outcome=row.outcome,
+        child_id=row.child_id,
+        reason_code=row.reason_code,
+        details=row.details,
+        chain=row.chain,
+    )
+
+
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[StoredEntry]:
     after = 0
     while True:
@@ -174,23 +190,7 @@ def iter_entries(session: Session, batch: int = 5000) -> Iterator[StoredEntry]:
         if not rows:
             return
         for row in rows:
-            yield StoredEntry(
-                content=EntryContent(
-                    seq=row.seq,
-                    at=row.at,
-                    actor=row.actor,
-                    role=row.role,
-                    organisation=row.organisation,
-                    action=row.action,
-                    outcome=row.outcome,
-                    child_id=row.child_id,
-                    reason_code=row.reason_code,
-                    details=row.details,
-                    chain=row.chain,
-                ),
-                prev_hash=row.prev_hash,
-                hash=row.hash,
-            )
+            yield StoredEntry(content=_content(row), prev_hash=row.prev_hash, hash=row.hash)
         after = rows[-1].seq
         session.expunge_all()
 
@@ -243,19 +243,4 @@ def search_entries(
             conditions.append(or_(AuditEntry.at < before_at, AuditEntry.seq < before_seq))
     order = (AuditEntry.at.desc(), AuditEntry.seq.desc()) if by_index else (AuditEntry.seq.desc(),)
     rows = session.execute(select(AuditEntry).where(*conditions).order_by(*order).limit(limit))
-    return [
-        EntryContent(
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            role=row.role,
-            organisation=row.organisation,
-            action=row.action,
-            outcome=row.outcome,
-            child_id=row.child_id,
-            reason_code=row.reason_code,
-            details=row.details,
-            chain=row.chain,
-        )
-        for row in rows.scalars()
-    ]
+    return [_content(row) for row in rows.scalars()]
