@@ -334,13 +334,13 @@ def test_verify_says_intact_on_a_fresh_log_and_is_audited(api: Api, auditor: Tes
 
     assert answer.status_code == 200, answer.text
     assert "The audit log is intact" in answer.text
-    assert f"All {before} entries were checked" in answer.text
+    assert f"All {before:,} entries were checked" in answer.text
     assert title(answer.text) == "Check the audit log – ContactPoint"
     (entry,) = api.audit("audit.verify")
     assert entry["actor"] == "audrey.auditor"
     assert entry["outcome"] == "intact"
     assert entry["details"]["verified"] == before
-    assert f"recorded as entry {entry['seq']}" in answer.text
+    assert f"recorded as entry {entry['seq']:,}" in answer.text
     api.assert_audit_chain_intact()
 
 
@@ -363,12 +363,12 @@ def test_verify_reports_where_a_tampered_log_breaks(
 
     assert answer.status_code == 200, answer.text
     assert "The audit log has been altered or damaged" in answer.text
-    assert f"The chain breaks at entry {tampered}" in answer.text
+    assert f"The chain breaks at entry {tampered:,}" in answer.text
     assert "altered" in answer.text
     before = connection.execute(
         text("SELECT COUNT(*) FROM audit_log WHERE seq < :s"), {"s": tampered}
     ).scalar_one()
-    assert f"{before} entries before it checked out" in answer.text
+    assert f"{before:,} entries before it checked out" in answer.text
     assert "intact" not in answer.text
     (entry,) = api.audit("audit.verify")
     assert entry["outcome"] == "broken"
