@@ -105,13 +105,6 @@ _ROWS_PER_INSERT = 500
 limit (13 a row)."""
 
 
-@cache
-def _insert_pg(rows: int) -> str:
-    """The same for the driver itself (psycopg's placeholders)."""
-    values = ", ".join("(" + ", ".join(["%s"] * len(_COLUMNS)) + ")" for _ in range(rows))
-    return f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES {values}"  # noqa: S608 (no values)
-
-
 def _values(entry: NewEntry) -> tuple[object, ...]:
     c = entry.content
     return (
@@ -133,25 +126,17 @@ def _values(entry: NewEntry) -> tuple[object, ...]:
 
 def insert_entries(session: Session, entries: Sequence[NewEntry]) -> None:
     """All of them in one statement (in the rare batch of more than 500, one per 500),
-    under the lock taken above. On PostgreSQL straight through the driver, like the lock:
-    every other search waits from the lock to the commit, so the steps between are kept
-    as short as they can be."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    under the lock taken above. Through :func:`run_together`, like the lock: on
+    PostgreSQL it goes straight through the driver, compiled once, since every other
+    writer to the chain waits from the lock to the commit."""
     for start in range(0, len(entries), _ROWS_PER_INSERT):
         chunk = entries[start : start + _ROWS_PER_INSERT]
-        if postgresql:
-            cursor = session.connection().connection.cursor()
-            try:
-                cursor.execute(_insert_pg(len(chunk)), [v for e in chunk for v in _values(e)])
-            finally:
-                cursor.close()
-            continue
         parameters: dict[str, object] = {}
         for row, entry in enumerate(chunk):
             parameters.update(
                 {f"{name}_{row}": v for name, v in zip(_COLUMNS, _values(entry), strict=True)}
             )
-        session.execute(_insert(len(chunk)), parameters)
+        run_together(session, [Statement(_insert(len(chunk)), parameters)])
 
 
 def insert_entry(session: Session, content: EntryContent, prev_hash: str, entry_hash: str) -> None:

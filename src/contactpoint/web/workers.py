@@ -61,9 +61,9 @@ def settle_collector() -> None:
 
     A request's objects live for milliseconds and few form cycles. ``gc.freeze`` sets
     aside everything built at start (the app, the match model, the name tables) so no
-    collection walks it again, and the higher thresholds collect less often. In the
-    search benchmark (1,000,000 children, 32 clients) this took p99 from 319 ms to 188
-    ms and a search's server CPU from 4.35 ms to 3.56 ms.
+    collection walks it again, and the higher thresholds collect less often. In one
+    pair of search benchmark runs (1,000,000 children, 32 clients, 30 s each) p99 went
+    from 319 ms to 188 ms; runs of the same code vary by about a fifth.
     """
     gc.collect()
     gc.freeze()
