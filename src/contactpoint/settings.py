@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     """Connections each process keeps open to PostgreSQL, and never more: a request finding
     them all busy waits for one rather than opening another (a new PostgreSQL backend costs
     more than most requests)."""
+    search_threads: int = Field(default=40, ge=1, le=200)
+    """Searches one server process runs at once; the rest wait their turn in order.
+    Python runs one thread of a process at a time, so more searches at once than a few
+    only share the same core more finely, and every one of them finishes later."""
     match_model: Path | None = None
     """A model file made by ``contactpoint linkage train``; the shipped one when unset."""
     population: int = Field(default=11_000_000, ge=1)

@@ -205,7 +205,7 @@ def test_a_batch_the_database_refuses_is_applied_line_by_line(
     real_apply = ingest_module.FeedIngestor._apply
 
     def refuse_bad(self, session, source, batch):  # type: ignore[no-untyped-def]
-        if any(p.parsed.line.source_record_id == "POISON" for p in batch):
+        if any(p.source_record_id == "POISON" for p in batch):
             raise IntegrityError("simulated", None, Exception("refused"))
         return real_apply(self, session, source, batch)
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from contactpoint.domain.vocabulary import Role
 from contactpoint.store.tables import Alert
+from contactpoint.web.api import search as search_api
 from tests.services.search_population import (
     BY_KEY,
     Population,
@@ -261,3 +266,45 @@ def test_the_openapi_description_lists_both_searches(api: Api) -> None:
     assert "post" in paths[SEARCH]
     assert "post" in paths[EMERGENCY]
     assert set(paths[SEARCH]["post"]["responses"]) >= {"200", "422", "429"}
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_process_runs_no_more_searches_at_once_than_its_search_threads(
+    api: Api, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    api.runtime.settings = api.runtime.settings.model_copy(  # type: ignore[misc]
+        update={"search_threads": threads}
+    )
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def slow_search(*args: object) -> JSONResponse:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return JSONResponse({"result": "no_unique_match", "advice": "test"})
+
+    monkeypatch.setattr(search_api, "_run", slow_search)
+
+    async def six_at_once() -> list[int]:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cp") as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        SEARCH,
+                        json={**JACK, "reason": REASON},
+                        headers={"Authorization": "Bearer anything"},
+                    )
+                    for _ in range(6)
+                )
+            )
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(six_at_once()) == [200] * 6
+    assert most == threads

@@ -104,9 +104,11 @@ def feed_tools(runtime: Runtime) -> FeedTools:
     )
 
 
-def run_ingest(source: str, file: Path, report_path: Path | None = None) -> IngestReport:
+def run_ingest(
+    source: str, file: Path, report_path: Path | None = None, helper: bool | None = None
+) -> IngestReport:
     runtime = open_runtime()
-    ingestor = FeedIngestor(feed_tools(runtime))
+    ingestor = FeedIngestor(feed_tools(runtime), helper=helper)
     big = file.is_file() and file.stat().st_size > 2_000_000
     total = _count_lines(file) if big else None
     with progress_bar(
@@ -125,9 +127,18 @@ def ingest(
     report: Annotated[
         Path | None, typer.Option(help="Write a machine-readable JSON report here.")
     ] = None,
+    helper: Annotated[
+        bool | None,
+        typer.Option(
+            "--helper/--no-helper",
+            help="Prepare and encrypt lines in a second process (PostgreSQL only). "
+            "Default: for files of 1 MiB or more.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Ingest one feed file; bad lines are rejected with reasons, the rest applied."""
-    render_report(run_ingest(source, file, report))
+    render_report(run_ingest(source, file, report, helper))
 
 
 def create_user(

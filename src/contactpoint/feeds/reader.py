@@ -99,8 +99,20 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(described) + more
 
 
-def _read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, int, bool]]:
-    """Yield (number, content or None if oversize, size, ended_with_newline)."""
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One line as read, not yet parsed: reading is cheap and must stay in order,
+    parsing is the costly part and may run in another process (ingest's helper)."""
+
+    number: int
+    content: bytes | None
+    """``None`` when the line is over ``MAX_LINE_BYTES`` (it was skipped, not kept)."""
+    size: int
+    ended: bool
+    """The line ended with a newline (a last line without one may be a truncated file)."""
+
+
+def read_lines(stream: BinaryIO) -> Iterator[RawLine]:
     number = 0
     while True:
         chunk = stream.readline(MAX_LINE_BYTES + 1)
@@ -118,31 +130,36 @@ def _read_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, int, bool
                 if not more or more.endswith(b"\n"):
                     ended = bool(more)
                     break
-            yield number, None, size, ended
+            yield RawLine(number, None, size, ended)
             continue
-        yield number, chunk, len(chunk), chunk.endswith(b"\n")
+        yield RawLine(number, chunk, len(chunk), chunk.endswith(b"\n"))
+
+
+def parse_line(raw: RawLine, today: date) -> ParsedLine | Rejection | None:
+    """A validated line, a reasoned rejection, or ``None`` for a blank line."""
+    if raw.content is None:
+        return Rejection(
+            raw.number,
+            f"is {raw.size:,} bytes, over the limit of {MAX_LINE_BYTES:,}: "
+            "a feed line holds one child, so check the file is JSON Lines",
+        )
+    if not raw.content.strip():
+        return None
+    try:
+        line = FeedLine.model_validate_json(raw.content, context={"today": today})
+    except ValidationError as exc:
+        reason = describe_validation_error(exc)
+        if not raw.ended and reason.startswith("is not valid JSON"):
+            reason = "is not valid JSON and has no line ending: the file looks truncated"
+        return Rejection(raw.number, reason)
+    return ParsedLine(raw.number, line, raw.content.rstrip(b"\r\n"))
 
 
 def parse_stream(stream: BinaryIO, today: date) -> Iterator[ParsedLine | Rejection]:
-    for number, content, size, ended in _read_lines(stream):
-        if content is None:
-            yield Rejection(
-                number,
-                f"is {size:,} bytes, over the limit of {MAX_LINE_BYTES:,}: "
-                "a feed line holds one child, so check the file is JSON Lines",
-            )
-            continue
-        if not content.strip():
-            continue
-        try:
-            line = FeedLine.model_validate_json(content, context={"today": today})
-        except ValidationError as exc:
-            reason = describe_validation_error(exc)
-            if not ended and reason.startswith("is not valid JSON"):
-                reason = "is not valid JSON and has no line ending: the file looks truncated"
-            yield Rejection(number, reason)
-            continue
-        yield ParsedLine(number, line, content.rstrip(b"\r\n"))
+    for raw in read_lines(stream):
+        parsed = parse_line(raw, today)
+        if parsed is not None:
+            yield parsed
 
 
 def open_feed(path: Path) -> BinaryIO:

@@ -14,36 +14,54 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import re
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from contactpoint.audit.trail import record
+from contactpoint.clock import Clock
 from contactpoint.domain.child import SourceRecord
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.precedence import LOCAL_AUTHORITY
 from contactpoint.domain.team_entry import TEAM_RECORD_PREFIX, is_team_record_id
 from contactpoint.domain.vocabulary import FeedAction
 from contactpoint.errors import ContactPointError
-from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_stream
+from contactpoint.feeds.reader import (
+    ParsedLine,
+    RawLine,
+    Rejection,
+    open_feed,
+    parse_line,
+    read_lines,
+)
 from contactpoint.feeds.schema import FeedLine
-from contactpoint.identity.blocking import BlockingKey, blocking_keys
+from contactpoint.identity.blocking import blocking_keys
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Candidate, LinkDecision, Outcome
 from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import estimated_rows, refresh_statistics
+from contactpoint.store.data_keys import SqlDataKeyStore
+from contactpoint.store.database import make_engine
 from contactpoint.store.identity import lock_identity
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
+from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
+from contactpoint.vault.envelope import Vault
+from contactpoint.vault.keyring import Keyring
 from contactpoint.vault.record_cipher import (
     decrypt_field,
     encrypt_field,
@@ -59,6 +77,12 @@ FEATURE_CACHE = 200_000
 """Decrypted match features kept between batches: a feed's later lines often
 meet the same candidate children (families, twins), and re-decrypting them
 would cost more than the memory (a few hundred bytes each)."""
+HELPER_FROM_BYTES = 1 << 20
+"""Feeds at least this large (about 1,300 lines) are prepared by a helper process
+on PostgreSQL; a smaller one is done before the helper would have started."""
+HELPER_AHEAD = 3
+"""Chunks handed to the helper before waiting for the oldest: enough that it
+always has the next one while this process links and writes."""
 DATABASE_REFUSED = "could not be stored: the database refused it"
 TEAM_ID_REFUSED = (
     f"'source_record_id' begins with '{TEAM_RECORD_PREFIX}', which is kept for the records "
@@ -66,20 +90,23 @@ TEAM_ID_REFUSED = (
 )
 
 
+def refuse_team_record_id(source: str, item: ParsedLine | Rejection) -> ParsedLine | Rejection:
+    """A feed may not write, or end, a record the local authority team entered by hand
+    (docs/team-records.md): such a line is rejected like any other invalid line."""
+    if (
+        source == LOCAL_AUTHORITY
+        and isinstance(item, ParsedLine)
+        and is_team_record_id(item.line.source_record_id)
+    ):
+        return Rejection(item.line_number, TEAM_ID_REFUSED)
+    return item
+
+
 def refuse_team_record_ids(
     source: str, items: Iterable[ParsedLine | Rejection]
 ) -> Iterator[ParsedLine | Rejection]:
-    """A feed may not write, or end, a record the local authority team entered by hand
-    (docs/team-records.md): such a line is rejected like any other invalid line."""
     for item in items:
-        if (
-            source == LOCAL_AUTHORITY
-            and isinstance(item, ParsedLine)
-            and is_team_record_id(item.line.source_record_id)
-        ):
-            yield Rejection(item.line_number, TEAM_ID_REFUSED)
-        else:
-            yield item
+        yield refuse_team_record_id(source, item)
 
 
 @dataclass
@@ -180,11 +207,22 @@ class _State:
 
 @dataclass
 class _Prepared:
-    """A valid line with its CPU-only work done ahead, off the database's critical path."""
+    """A valid line with its CPU-only work done ahead, off the database's critical path.
 
-    parsed: ParsedLine
+    Made in this process or in the helper; what crosses between them is only
+    this (picklable, and no plaintext but what the line itself held): the
+    line's identifiers, its match features and tokens, digest and ciphertexts.
+    """
+
+    line_number: int
+    source_record_id: str
+    action: FeedAction
+    raw: bytes
+    """The line as sent: an update re-encrypts from it under the record's own id."""
     record: SourceRecord | None = None
+    """Kept in this process; ``None`` from the helper (rebuilt from ``raw`` if needed)."""
     features: MatchFeatures | None = None
+    """``None`` for an ``end`` line."""
     tokens: set[tuple[int, int]] = field(default_factory=set)
     digest: bytes = b""
     record_id: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -192,13 +230,134 @@ class _Prepared:
     columns: dict[str, Any] | None = None
 
 
+class LinePreparation:
+    """Validation, match features, blind-index tokens, digest and encryption of lines.
+
+    No database work but the vault's own data key, so the same object runs in
+    the ingesting process or in its helper process (``_helper_prepare``).
+    """
+
+    def __init__(self, vault: Vault, indexer: BlindIndexer, digester: ContentDigester) -> None:
+        self.vault = vault
+        self.indexer = indexer
+        self.digester = digester
+
+    def chunk(
+        self, source: str, lines: Sequence[RawLine], today: date, *, encrypt: bool
+    ) -> list[_Prepared | Rejection]:
+        """Each line prepared or rejected, in file order (blank lines dropped)."""
+        done: list[_Prepared | Rejection] = []
+        for raw in lines:
+            parsed = parse_line(raw, today)
+            if parsed is None:
+                continue
+            item = refuse_team_record_id(source, parsed)
+            done.append(
+                self.prepare(source, item, encrypt=encrypt)
+                if isinstance(item, ParsedLine)
+                else item
+            )
+        return done
+
+    def prepare(self, source: str, parsed: ParsedLine, *, encrypt: bool) -> _Prepared:
+        line = parsed.line
+        prepared = _Prepared(parsed.line_number, line.source_record_id, line.action, parsed.raw)
+        if line.action is FeedAction.END or line.child is None:
+            return prepared
+        prepared.record = line.to_domain(source)
+        prepared.features = MatchFeatures.of(prepared.record.child)
+        prepared.tokens = {
+            (int(kind), self.indexer.token(kind, value))
+            for kind, value in blocking_keys(prepared.features)
+        }
+        prepared.digest = self.digester.digest(source, line.model_dump_json().encode("utf-8"))
+        if encrypt:
+            prepared.columns = self.encrypt(prepared.record_id, prepared.record, prepared.features)
+        return prepared
+
+    def encrypt(
+        self, record_id: uuid.UUID, record: SourceRecord, features: MatchFeatures
+    ) -> dict[str, Any]:
+        columns: dict[str, Any] = encrypt_record(self.vault, record_id, record)
+        columns["match_enc"] = encrypt_field(self.vault, record_id, "match", features.to_json())
+        return columns
+
+
+@dataclass(frozen=True)
+class _Helper:
+    executor: ProcessPoolExecutor
+    ready: Future[bool]
+    """Done once the helper has started and made its data key."""
+
+
+_helper_preparation: LinePreparation | None = None
+"""The helper process's own preparation: its own vault and data key."""
+
+
+def _start_helper(keyring: Keyring, database_url: str, clock: Clock) -> None:
+    """Runs once in the helper process as it starts.
+
+    The helper writes ciphertexts under a data key of its own (one per process,
+    as everywhere), made and committed over a connection of its own before it
+    encrypts anything; it touches the database for nothing else. The keyring
+    reaches it through the pipe to this process's own child, never a file.
+    """
+    global _helper_preparation
+    engine = make_engine(database_url, poolclass=NullPool)
+    vault = Vault(keyring, SqlDataKeyStore(engine, clock))
+    vault.prepare()
+    _helper_preparation = LinePreparation(vault, BlindIndexer(keyring), ContentDigester(keyring))
+
+
+def _helper_ready() -> bool:
+    return _helper_preparation is not None
+
+
+def _helper_prepare(
+    source: str, lines: Sequence[RawLine], today: date
+) -> list[_Prepared | Rejection]:
+    """Prepare a chunk in the helper; the domain record stays here (the ingesting
+    process rebuilds it from the raw line in the rare case it needs it)."""
+    if _helper_preparation is None:
+        raise RuntimeError("the ingest helper was not started")
+    done = _helper_preparation.chunk(source, lines, today, encrypt=True)
+    for item in done:
+        if isinstance(item, _Prepared):
+            item.record = None
+    return done
+
+
 class FeedIngestor:
-    def __init__(self, tools: FeedTools, *, batch_size: int = BATCH_SIZE) -> None:
+    """Ingests feed files; on PostgreSQL a large one with a helper process beside it.
+
+    Each line costs validation, match features, tokens and fourteen encryptions
+    before the database sees it, and one process (holding Python's one lock)
+    cannot do that while it also links and writes. The helper does that work
+    for the chunks ahead, so this process, the helper and the database server
+    each use a core. Linking, every database write and the audit stay here, in
+    file order, so the index is the one this process alone would have built.
+    ``helper``: ``None`` decides by database and file size, ``True`` or
+    ``False`` forces it (``True`` still needs PostgreSQL through an engine).
+    """
+
+    def __init__(
+        self,
+        tools: FeedTools,
+        *,
+        batch_size: int = BATCH_SIZE,
+        helper: bool | None = None,
+        prepare_while_helper_starts: bool = True,
+    ) -> None:
         self._tools = tools
         self._batch_size = batch_size
+        self._helper = helper
+        self._prepare_while_helper_starts = prepare_while_helper_starts
         self._rows_seen: int | None = None
         self._inserted_since_analyze = 0
         self._features: OrderedDict[uuid.UUID, MatchFeatures] = OrderedDict()
+        self._preparation = LinePreparation(tools.vault, tools.indexer, tools.digester)
+        self.helped_lines = 0
+        """Lines the helper process prepared in the last ingest (for tests and diagnosis)."""
 
     def ingest(
         self, source: str, path: Path, progress: Callable[[int], None] | None = None
@@ -209,24 +368,19 @@ class FeedIngestor:
                 "(for example 'school-census')."
             )
         report = IngestReport(source=source, file=path.name)
+        self.helped_lines = 0
         with open_feed(path) as stream:
             file_digest = self._tools.digester.file_digest(source, stream)
+            size = stream.tell()
             stream.seek(0)
             with self._tools.sessions() as session:
                 seen_before = file_already_ingested(session, source, file_digest)
             refused = 0
             self._tools.vault.prepare()
-            prepared = (
-                (
-                    [self._prepare(source, p, encrypt=not seen_before) for p in batch],
-                    rejections,
-                    last,
-                )
-                for batch, rejections, last in self._batches(
-                    refuse_team_record_ids(source, parse_stream(stream, self._tools.clock.today()))
-                )
-            )
-            with Prefetch(prepared) as batches:
+            with ExitStack() as stack:
+                helper = None if seen_before else self._start_helper(size, stack)
+                items = self._prepared_items(source, stream, helper, encrypt=not seen_before)
+                batches = stack.enter_context(Prefetch(self._batches(items)))
                 for batch, rejections, last_line in batches:
                     refused += self._take(source, batch, rejections, last_line, seen_before, report)
                     if progress is not None:
@@ -249,6 +403,85 @@ class FeedIngestor:
             )
         return report
 
+    def _helper_database(self) -> str | None:
+        """The PostgreSQL URL a helper can reach the data keys at, if the sessions use an
+        engine (not one connection in a transaction, as in tests, which it could not see)."""
+        bind = self._tools.sessions.kw.get("bind")
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            return bind.url.render_as_string(hide_password=False)
+        return None
+
+    def _start_helper(self, size: int, stack: ExitStack) -> _Helper | None:
+        wanted = self._helper if self._helper is not None else size >= HELPER_FROM_BYTES
+        database_url = self._helper_database() if wanted else None
+        if database_url is None:
+            return None
+        executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_helper,
+            initargs=(self._tools.vault.keyring, database_url, self._tools.clock),
+        )
+        stack.callback(executor.shutdown, wait=True, cancel_futures=True)
+        return _Helper(executor, executor.submit(_helper_ready))
+
+    def _prepared_items(
+        self, source: str, stream: BinaryIO, helper: _Helper | None, *, encrypt: bool
+    ) -> Iterator[_Prepared | Rejection]:
+        """Every non-blank line prepared or rejected, in file order.
+
+        Chunks go to the helper once it is up, several ahead; until then (its
+        start-up is an interpreter's) they are prepared here, so a small file
+        never waits for it. Order is kept: nothing is prepared here once a
+        chunk has been handed over.
+        """
+        today = self._tools.clock.today()
+        pending: deque[Future[list[_Prepared | Rejection]]] = deque()
+        for chunk in self._chunks(stream):
+            if helper is not None and not pending and not self._helper_usable(helper):
+                helper = None
+            if helper is None or (
+                not pending and self._prepare_while_helper_starts and not helper.ready.done()
+            ):
+                yield from self._preparation.chunk(source, chunk, today, encrypt=encrypt)
+                continue
+            pending.append(helper.executor.submit(_helper_prepare, source, chunk, today))
+            while len(pending) >= HELPER_AHEAD:
+                yield from self._from_helper(pending.popleft())
+        while pending:
+            yield from self._from_helper(pending.popleft())
+
+    def _helper_usable(self, helper: _Helper) -> bool:
+        """False if the helper could not start (it is then done without, and said so)."""
+        if self._prepare_while_helper_starts and not helper.ready.done():
+            return True
+        try:
+            helper.ready.result()
+        except Exception as exc:
+            log.warning(
+                "the ingest helper process could not start (%s); preparing lines here",
+                type(exc).__name__,
+            )
+            return False
+        return True
+
+    def _from_helper(
+        self, future: Future[list[_Prepared | Rejection]]
+    ) -> list[_Prepared | Rejection]:
+        items = future.result()
+        self.helped_lines += len(items)
+        return items
+
+    def _chunks(self, stream: BinaryIO) -> Iterator[list[RawLine]]:
+        chunk: list[RawLine] = []
+        for raw in read_lines(stream):
+            chunk.append(raw)
+            if len(chunk) >= self._batch_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
     def apply_line(self, session: Session, source: str, line: FeedLine) -> AppliedLine:
         """Apply one validated line in the caller's transaction, exactly as a batch of one.
 
@@ -261,7 +494,7 @@ class FeedIngestor:
             raise ContactPointError(
                 "The source name must be lower-case letters, digits and hyphens."
             )
-        prepared = self._prepare(source, ParsedLine(1, line, b""), encrypt=True)
+        prepared = self._preparation.prepare(source, ParsedLine(1, line, b""), encrypt=True)
         counts, rejections = self._apply(session, source, [prepared])
         if rejections:
             raise ContactPointError(f"The record {rejections[0].reason}.")
@@ -290,34 +523,24 @@ class FeedIngestor:
             return sum(1 for f in failed if f.reason.startswith(DATABASE_REFUSED))
         return 0
 
-    def _prepare(self, source: str, parsed: ParsedLine, *, encrypt: bool) -> _Prepared:
-        prepared = _Prepared(parsed)
-        line = parsed.line
-        if line.action is FeedAction.END or line.child is None:
-            return prepared
-        prepared.record = line.to_domain(source)
-        prepared.features = MatchFeatures.of(prepared.record.child)
-        prepared.tokens = self._tokens(blocking_keys(prepared.features))
-        prepared.digest = self._tools.digester.digest(
-            source, line.model_dump_json().encode("utf-8")
-        )
-        if encrypt:
-            prepared.columns = self._encrypt(prepared.record_id, prepared)
-        return prepared
-
-    def _encrypt(self, record_id: uuid.UUID, prepared: _Prepared) -> dict[str, Any]:
-        if prepared.record is None or prepared.features is None:
+    def _encrypt_under(
+        self, source: str, record_id: uuid.UUID, prepared: _Prepared
+    ) -> dict[str, Any]:
+        """The line's fields encrypted under this record id: a changed record's own (the
+        line's ciphertexts were made for a new record). A line from the helper is
+        rebuilt from the raw bytes it was validated from."""
+        if prepared.features is None:
             raise ValueError("only an upsert line is encrypted")
-        columns: dict[str, Any] = encrypt_record(self._tools.vault, record_id, prepared.record)
-        columns["match_enc"] = encrypt_field(
-            self._tools.vault, record_id, "match", prepared.features.to_json()
-        )
-        return columns
+        domain = prepared.record
+        if domain is None:
+            domain = FeedLine.model_validate_json(prepared.raw).to_domain(source)
+        return self._preparation.encrypt(record_id, domain, prepared.features)
 
     def _batches(
-        self, items: Iterable[ParsedLine | Rejection]
-    ) -> Iterator[tuple[list[ParsedLine], list[Rejection], int]]:
-        batch: list[ParsedLine] = []
+        self, items: Iterable[_Prepared | Rejection]
+    ) -> Iterator[tuple[list[_Prepared], list[Rejection], int]]:
+        """Batches of ``batch_size`` valid lines, with the rejections met on the way."""
+        batch: list[_Prepared] = []
         rejections: list[Rejection] = []
         last = 0
         for item in items:
@@ -350,12 +573,12 @@ class FeedIngestor:
             except SQLAlchemyError as exc:
                 log.warning(
                     "line %d refused by the database (%s)",
-                    line.parsed.line_number,
+                    line.line_number,
                     type(exc).__name__,
                 )
                 rejections.append(
                     Rejection(
-                        line.parsed.line_number,
+                        line.line_number,
                         f"{DATABASE_REFUSED}; send it again, and report it to the "
                         "ContactPoint team if it keeps failing",
                     )
@@ -389,15 +612,12 @@ class FeedIngestor:
                 action="ingest.batch",
                 details={
                     "source": source,
-                    "first_line": batch[0].parsed.line_number,
-                    "last_line": batch[-1].parsed.line_number,
+                    "first_line": batch[0].line_number,
+                    "last_line": batch[-1].line_number,
                     **asdict(counts),
                 },
             )
         return counts, rejections
-
-    def _tokens(self, keys: Iterable[BlockingKey]) -> set[tuple[int, int]]:
-        return {(int(kind), self._tools.indexer.token(kind, value)) for kind, value in keys}
 
     def _remember(self, record_id: uuid.UUID, features: MatchFeatures) -> None:
         self._features[record_id] = features
@@ -437,9 +657,7 @@ class FeedIngestor:
         counts = IngestCounts()
         rejections: list[Rejection] = []
         pending = _Pending()
-        known = store.find_by_source_ids(
-            session, source, {p.parsed.line.source_record_id for p in batch}
-        )
+        known = store.find_by_source_ids(session, source, {p.source_record_id for p in batch})
         states: dict[str, _State] = {
             srid: _State(k.id, k.child_id, k.content_digest, k.ended, new=False)
             for srid, k in known.items()
@@ -449,21 +667,19 @@ class FeedIngestor:
             {
                 token
                 for p in batch
-                if p.parsed.line.source_record_id not in known
-                and p.parsed.line.action is FeedAction.UPSERT
+                if p.source_record_id not in known and p.action is FeedAction.UPSERT
                 for token in p.tokens
             },
         )
 
         for prepared in batch:
-            line = prepared.parsed.line
-            srid = line.source_record_id
+            srid = prepared.source_record_id
             state = states.get(srid)
-            if line.action is FeedAction.END or prepared.features is None:
+            if prepared.action is FeedAction.END or prepared.features is None:
                 if state is None:
                     rejections.append(
                         Rejection(
-                            prepared.parsed.line_number,
+                            prepared.line_number,
                             f"ends a record this source never sent: check "
                             f"source_record_id '{srid}'",
                         )
@@ -490,7 +706,7 @@ class FeedIngestor:
                 state.digest = digest
                 state.ended = False
                 counts.updated += 1
-                columns = self._encrypt(state.record_id, prepared)
+                columns = self._encrypt_under(source, state.record_id, prepared)
             else:
                 decision = self._tools.linker.decide(
                     prepared.features, pool.candidates(prepared.tokens)
@@ -500,7 +716,7 @@ class FeedIngestor:
                 state = _State(record_id, child_id, digest, ended=False, new=True)
                 states[srid] = state
                 pool.add(child_id, prepared.features, prepared.tokens)
-                columns = prepared.columns or self._encrypt(record_id, prepared)
+                columns = prepared.columns or self._encrypt_under(source, record_id, prepared)
             self._remember(state.record_id, prepared.features)
             self._write_record(
                 pending,

@@ -18,10 +18,12 @@ that a search on an unknown field is audited like any other refusal.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Final, Literal
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
@@ -205,9 +207,20 @@ async def _search(
     """The token check and the search, on one worker thread in one transaction."""
     if credentials is None:
         raise not_signed_in(token_given=False)
-    return await run_in_threadpool(
+    work = partial(
         _run, runtime, credentials.credentials, roles, route_of(request), scope, body, client
     )
+    return await anyio.to_thread.run_sync(work, limiter=search_slots(request, runtime))
+
+
+def search_slots(request: Request, runtime: Runtime) -> CapacityLimiter:
+    """The process's searches at once (``CONTACTPOINT_SEARCH_THREADS``); one limiter an app,
+    made at its first search (the event loop runs one request at a time up to here)."""
+    slots: CapacityLimiter | None = getattr(request.app.state, "search_slots", None)
+    if slots is None:
+        slots = CapacityLimiter(runtime.settings.search_threads)
+        request.app.state.search_slots = slots
+    return slots
 
 
 @router.post(

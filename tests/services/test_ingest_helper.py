@@ -1,0 +1,188 @@
+"""Ingest with its helper process builds the index ingest alone would have built.
+
+The helper prepares and encrypts lines in another process under a data key of
+its own, so these tests need databases the helper can see: committed ones, not
+the rolled-back transaction the other tests run in. PostgreSQL only, as the
+helper is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import sessionmaker
+
+from contactpoint.audit.trail import Actor
+from contactpoint.clock import FixedClock
+from contactpoint.identity.linker import ProbabilisticLinker
+from contactpoint.identity.model import load_model
+from contactpoint.services.audit_check import verify_audit
+from contactpoint.services.feed_tools import FeedTools
+from contactpoint.services.ingest import FeedIngestor
+from contactpoint.store import migrate
+from contactpoint.store import source_records as store
+from contactpoint.store.data_keys import SqlDataKeyStore
+from contactpoint.store.database import make_engine, session_factory
+from contactpoint.store.tables import DataKey, ReviewItem, SourceRecord
+from contactpoint.synth import write_synthetic_feeds
+from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
+from contactpoint.vault.envelope import Vault
+from contactpoint.vault.keyring import Keyring
+from contactpoint.vault.record_cipher import CHILD_FIELDS, decrypt_fields
+from tests.conftest import PgDatabases
+
+SOURCES = ("nhs-pds", "child-benefit", "school-census", "local-authority")
+Partition = set[frozenset[tuple[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path]]:
+    directory = tmp_path_factory.mktemp("synthetic")
+    write_synthetic_feeds(directory, 300, seed=5, as_of=date(2026, 6, 1), workers=1)
+    return [(source, directory / f"{source}.jsonl") for source in SOURCES]
+
+
+@pytest.fixture
+def fresh_engines(pg_databases: PgDatabases) -> Iterator[list[Engine]]:
+    engines: list[Engine] = []
+    yield engines
+    for engine in engines:
+        engine.dispose()
+
+
+class Index:
+    """One committed PostgreSQL index and an ingestor for it."""
+
+    def __init__(
+        self, pg_databases: PgDatabases, engines: list[Engine], keyring: Keyring, actor: Actor
+    ) -> None:
+        self.engine = make_engine(pg_databases.create())
+        engines.append(self.engine)
+        migrate.upgrade(self.engine)
+        self.keyring = keyring
+        self.clock = FixedClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+        self.vault = Vault(keyring, SqlDataKeyStore(self.engine, self.clock))
+        self.tools = FeedTools(
+            session_factory(self.engine),
+            vault=self.vault,
+            indexer=BlindIndexer(keyring),
+            digester=ContentDigester(keyring),
+            linker=ProbabilisticLinker(load_model().for_population(300)),
+            clock=self.clock,
+            audit_key=keyring.audit_key,
+            actor=actor,
+        )
+
+    def ingestor(self, *, helper: bool) -> FeedIngestor:
+        return FeedIngestor(
+            self.tools, batch_size=97, helper=helper, prepare_while_helper_starts=False
+        )
+
+    def partition(self) -> Partition:
+        groups: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        with self.engine.connect() as connection:
+            for source, srid, child_id in connection.execute(
+                select(SourceRecord.source, SourceRecord.source_record_id, SourceRecord.child_id)
+            ):
+                groups[child_id].add((source, srid))
+        return {frozenset(group) for group in groups.values()}
+
+    def count(self, table: type[ReviewItem] | type[DataKey]) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(table)).scalar_one()
+
+    def family_names(self) -> dict[tuple[str, str], str]:
+        """Every record's family name, decrypted by this process's vault."""
+        names: dict[tuple[str, str], str] = {}
+        with sessionmaker(self.engine)() as session:
+            rows = session.execute(
+                select(SourceRecord.id, SourceRecord.source, SourceRecord.source_record_id)
+            ).all()
+            by_id = {row.id: (row.source, row.source_record_id) for row in rows}
+            for row in store.load_encrypted(session, list(by_id)):
+                values = decrypt_fields(self.vault, row["id"], row, CHILD_FIELDS)
+                names[by_id[row["id"]]] = values["family_name"]
+        return names
+
+
+def test_the_helper_builds_the_index_ingest_alone_builds(
+    pg_databases: PgDatabases,
+    fresh_engines: list[Engine],
+    keyring: Keyring,
+    actor: Actor,
+    feeds: list[tuple[str, Path]],
+) -> None:
+    alone = Index(pg_databases, fresh_engines, keyring, actor)
+    helped = Index(pg_databases, fresh_engines, keyring, actor)
+    for source, path in feeds:
+        alone.ingestor(helper=False).ingest(source, path)
+        ingestor = helped.ingestor(helper=True)
+        report = ingestor.ingest(source, path)
+        assert ingestor.helped_lines == report.counts.accepted + len(report.rejections) > 0
+
+    assert helped.partition() == alone.partition()
+    assert helped.count(ReviewItem) == alone.count(ReviewItem)
+    assert helped.family_names() == alone.family_names()
+    assert helped.count(DataKey) > alone.count(DataKey), "the helper used a data key of its own"
+    with sessionmaker(helped.engine)() as session:
+        assert verify_audit(session, keyring.audit_key).ok
+
+
+def test_a_helped_update_is_encrypted_under_the_records_own_id(
+    pg_databases: PgDatabases,
+    fresh_engines: list[Engine],
+    keyring: Keyring,
+    actor: Actor,
+    feeds: list[tuple[str, Path]],
+    tmp_path: Path,
+) -> None:
+    index = Index(pg_databases, fresh_engines, keyring, actor)
+    source, path = feeds[0]
+    index.ingestor(helper=False).ingest(source, path)
+
+    changed = []
+    for raw in path.read_bytes().splitlines():
+        line = json.loads(raw)
+        line["child"]["family_name"] = "Helperton"
+        changed.append(json.dumps(line))
+    update = tmp_path / "update.jsonl"
+    update.write_text("\n".join(changed) + "\n", encoding="utf-8")
+
+    ingestor = index.ingestor(helper=True)
+    report = ingestor.ingest(source, update)
+
+    assert report.counts.updated == len(changed)
+    assert ingestor.helped_lines == len(changed)
+    names = index.family_names()
+    assert len(names) == len(changed)
+    assert set(names.values()) == {"Helperton"}
+
+
+def test_a_small_feed_on_sqlite_or_in_a_transaction_needs_no_helper(
+    tmp_path: Path, keyring: Keyring, actor: Actor, feeds: list[tuple[str, Path]]
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cp.db'}")
+    migrate.upgrade(engine)
+    clock = FixedClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    tools = FeedTools(
+        session_factory(engine),
+        vault=Vault(keyring, SqlDataKeyStore(engine, clock)),
+        indexer=BlindIndexer(keyring),
+        digester=ContentDigester(keyring),
+        linker=ProbabilisticLinker(load_model().for_population(300)),
+        clock=clock,
+        audit_key=keyring.audit_key,
+        actor=actor,
+    )
+    ingestor = FeedIngestor(tools, helper=True)
+    source, path = feeds[0]
+    report = ingestor.ingest(source, path)
+    assert report.counts.accepted > 0
+    assert ingestor.helped_lines == 0
+    engine.dispose()
