@@ -18,6 +18,9 @@ def test_contactpoint_ids_are_random_and_valid() -> None:
     ids = {new_contactpoint_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(parse_contactpoint_id(i) == i for i in ids)
+    bodies = [i.replace("-", "")[:-1] for i in ids]
+    for position in range(11):
+        assert {body[position] for body in bodies} == set(ALPHABET), position
 
 
 @given(st.integers(min_value=0, max_value=13), st.sampled_from(ALPHABET))

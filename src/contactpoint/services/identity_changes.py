@@ -42,6 +42,7 @@ from contactpoint.domain.identity_change import (
 )
 from contactpoint.domain.review_item import may_review, shield_owed
 from contactpoint.domain.shielding import combine
+from contactpoint.entropy import random_uuid
 from contactpoint.errors import ContactPointError
 from contactpoint.store import identity as store
 
@@ -125,7 +126,7 @@ def record_change(
     change creates to None; ``child_id`` is the child the audit entry is filed under."""
     at = next_change_at(clock.now(), store.last_change_at(session))
     change = Change(
-        id=uuid.uuid4(),
+        id=random_uuid(),
         kind=kind,
         at=at,
         moves=tuple(moves),

@@ -38,6 +38,7 @@ from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.precedence import LOCAL_AUTHORITY
 from contactpoint.domain.team_entry import TEAM_RECORD_PREFIX, is_team_record_id
 from contactpoint.domain.vocabulary import FeedAction
+from contactpoint.entropy import random_uuid
 from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import (
     ParsedLine,
@@ -225,7 +226,7 @@ class _Prepared:
     """``None`` for an ``end`` line."""
     tokens: set[tuple[int, int]] = field(default_factory=set)
     digest: bytes = b""
-    record_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    record_id: uuid.UUID = field(default_factory=random_uuid)
     """Used if the line turns out to be a new record; an update re-encrypts under its own id."""
     columns: dict[str, Any] | None = None
 
@@ -772,7 +773,7 @@ class FeedIngestor:
             pool.provisional.add(child_id)
             pending.reviews.append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": random_uuid(),
                     "record_id": record_id,
                     "child_id": child_id,
                     "reason": decision.rule,

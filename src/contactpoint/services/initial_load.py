@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from contactpoint.audit.trail import record
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.vocabulary import FeedAction
+from contactpoint.entropy import random_uuid
 from contactpoint.errors import ContactPointError
 from contactpoint.feeds.reader import ParsedLine, Rejection, open_feed, parse_stream
 from contactpoint.identity.batch import InMemoryLinkage
@@ -59,7 +60,7 @@ class _Entry:
     source_record_id: str
     line_number: int
     features: MatchFeatures
-    record_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    record_id: uuid.UUID = field(default_factory=random_uuid)
     child_id: str = ""
 
 
@@ -350,7 +351,7 @@ def _review_row(
     entry: _Entry, rule: str, evidence: tuple[dict[str, object], ...], now: datetime
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": random_uuid(),
         "record_id": entry.record_id,
         "child_id": entry.child_id,
         "reason": rule,

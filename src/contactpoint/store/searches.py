@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from contactpoint.domain.identity_change import ChildState, ChildStatus
+from contactpoint.entropy import random_uuid
 from contactpoint.store.bulk import is_postgresql, member_of
 from contactpoint.store.round_trips import Statement, run_together
 from contactpoint.store.tables import (
@@ -430,7 +431,7 @@ def insert_alert(
     child_id: str | None,
     details: dict[str, object],
 ) -> uuid.UUID:
-    alert_id = uuid.uuid4()
+    alert_id = random_uuid()
     session.execute(
         insert(Alert).values(
             id=alert_id,

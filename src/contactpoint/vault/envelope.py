@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from contactpoint.entropy import random_bytes
 from contactpoint.errors import DecryptionError, KeyMaterialError
 from contactpoint.vault.keyring import KEY_BYTES, Keyring
 
@@ -129,7 +130,7 @@ class Vault:
 
     def encrypt_bytes(self, plaintext: bytes, aad: bytes) -> bytes:
         key_id, cipher = self._active_key()
-        nonce = secrets.token_bytes(_NONCE_BYTES)
+        nonce = random_bytes(_NONCE_BYTES)
         return _HEADER.pack(_FORMAT, key_id) + nonce + cipher.encrypt(nonce, plaintext, aad)
 
     def decrypt_bytes(self, blob: bytes, aad: bytes) -> bytes:
