@@ -23,6 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -231,6 +232,15 @@ class _Prepared:
     columns: dict[str, Any] | None = None
 
 
+class Work(Enum):
+    """How far a line is prepared before linking."""
+
+    VALIDATE = "validate"
+    """A file already ingested whole: its lines are only checked, for the report."""
+    ENCRYPT = "encrypt"
+    """Match features, blind-index tokens, digest, and the fields encrypted for a new record."""
+
+
 class LinePreparation:
     """Validation, match features, blind-index tokens, digest and encryption of lines.
 
@@ -244,7 +254,7 @@ class LinePreparation:
         self.digester = digester
 
     def chunk(
-        self, source: str, lines: Sequence[RawLine], today: date, *, encrypt: bool
+        self, source: str, lines: Sequence[RawLine], today: date, *, work: Work
     ) -> list[_Prepared | Rejection]:
         """Each line prepared or rejected, in file order (blank lines dropped)."""
         done: list[_Prepared | Rejection] = []
@@ -254,16 +264,14 @@ class LinePreparation:
                 continue
             item = refuse_team_record_id(source, parsed)
             done.append(
-                self.prepare(source, item, encrypt=encrypt)
-                if isinstance(item, ParsedLine)
-                else item
+                self.prepare(source, item, work=work) if isinstance(item, ParsedLine) else item
             )
         return done
 
-    def prepare(self, source: str, parsed: ParsedLine, *, encrypt: bool) -> _Prepared:
+    def prepare(self, source: str, parsed: ParsedLine, *, work: Work) -> _Prepared:
         line = parsed.line
         prepared = _Prepared(parsed.line_number, line.source_record_id, line.action, parsed.raw)
-        if line.action is FeedAction.END or line.child is None:
+        if work is Work.VALIDATE or line.action is FeedAction.END or line.child is None:
             return prepared
         prepared.record = line.to_domain(source)
         prepared.features = MatchFeatures.of(prepared.record.child)
@@ -272,7 +280,7 @@ class LinePreparation:
             for kind, value in blocking_keys(prepared.features)
         }
         prepared.digest = self.digester.digest(source, line.model_dump_json().encode("utf-8"))
-        if encrypt:
+        if work is Work.ENCRYPT:
             prepared.columns = self.encrypt(prepared.record_id, prepared.record, prepared.features)
         return prepared
 
@@ -321,7 +329,7 @@ def _helper_prepare(
     process rebuilds it from the raw line in the rare case it needs it)."""
     if _helper_preparation is None:
         raise RuntimeError("the ingest helper was not started")
-    done = _helper_preparation.chunk(source, lines, today, encrypt=True)
+    done = _helper_preparation.chunk(source, lines, today, work=Work.ENCRYPT)
     for item in done:
         if isinstance(item, _Prepared):
             item.record = None
@@ -380,7 +388,8 @@ class FeedIngestor:
             self._tools.vault.prepare()
             with ExitStack() as stack:
                 helper = None if seen_before else self._start_helper(size, stack)
-                items = self._prepared_items(source, stream, helper, encrypt=not seen_before)
+                work = Work.VALIDATE if seen_before else Work.ENCRYPT
+                items = self._prepared_items(source, stream, helper, work=work)
                 batches = stack.enter_context(Prefetch(self._batches(items)))
                 for batch, rejections, last_line in batches:
                     refused += self._take(source, batch, rejections, last_line, seen_before, report)
@@ -427,7 +436,7 @@ class FeedIngestor:
         return _Helper(executor, executor.submit(_helper_ready))
 
     def _prepared_items(
-        self, source: str, stream: BinaryIO, helper: _Helper | None, *, encrypt: bool
+        self, source: str, stream: BinaryIO, helper: _Helper | None, *, work: Work
     ) -> Iterator[_Prepared | Rejection]:
         """Every non-blank line prepared or rejected, in file order.
 
@@ -444,7 +453,7 @@ class FeedIngestor:
             if helper is None or (
                 not pending and self._prepare_while_helper_starts and not helper.ready.done()
             ):
-                yield from self._preparation.chunk(source, chunk, today, encrypt=encrypt)
+                yield from self._preparation.chunk(source, chunk, today, work=work)
                 continue
             pending.append(helper.executor.submit(_helper_prepare, source, chunk, today))
             while len(pending) >= HELPER_AHEAD:
@@ -495,7 +504,7 @@ class FeedIngestor:
             raise ContactPointError(
                 "The source name must be lower-case letters, digits and hyphens."
             )
-        prepared = self._preparation.prepare(source, ParsedLine(1, line, b""), encrypt=True)
+        prepared = self._preparation.prepare(source, ParsedLine(1, line, b""), work=Work.ENCRYPT)
         counts, rejections = self._apply(session, source, [prepared])
         if rejections:
             raise ContactPointError(f"The record {rejections[0].reason}.")
