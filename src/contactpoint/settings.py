@@ -27,10 +27,12 @@ class Settings(BaseSettings):
     """Connections each process keeps open to PostgreSQL, and never more: a request finding
     them all busy waits for one rather than opening another (a new PostgreSQL backend costs
     more than most requests)."""
-    search_threads: int = Field(default=40, ge=1, le=200)
+    search_threads: int = Field(default=2, ge=1, le=200)
     """Searches one server process runs at once; the rest wait their turn in order.
     Python runs one thread of a process at a time, so more searches at once than a few
-    only share the same core more finely, and every one of them finishes later."""
+    only share the same core more finely, and every one of them finishes later: with 32
+    clients on 2 workers (100,000 children, docs/benchmarks.md) 2 gave 142.6 searches/s
+    and p99 336 ms where 4 gave 129.8 and 411, and 40 (anyio's default) 129.6 and 483."""
     match_model: Path | None = None
     """A model file made by ``contactpoint linkage train``; the shipped one when unset."""
     population: int = Field(default=11_000_000, ge=1)

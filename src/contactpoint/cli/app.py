@@ -67,6 +67,10 @@ def init() -> None:
     if result.created_keys:
         console.print(f"Created a new keyring at {settings.resolved_key_file} (mode 0600).")
         console.print("[bold]Back it up now:[/bold] without it the data cannot be read.")
+    if result.reindexed:
+        console.print(
+            f"Indexed {result.reindexed:,} records again under this release's blocking keys."
+        )
     console.print(f"Database schema at revision {result.schema_revision}. Ready.")
 
 

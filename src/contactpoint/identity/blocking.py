@@ -1,7 +1,7 @@
 """The blocking keys under which a record is indexed and its candidates found.
 
 Each key combines fields, so that a candidate set stays small at national
-scale, and the four combined kinds overlap, so that one error in any field
+scale, and the combined kinds overlap, so that one error in any field
 (a nickname, a new surname, a transposed date, a house move, swapped names)
 still leaves at least one key in common with the true child. In the database
 each key is only ever present as a truncated keyed token
@@ -27,6 +27,10 @@ def birth_key(born: date) -> str:
 
 
 def blocking_keys(record: MatchFeatures) -> set[BlockingKey]:
+    """The record's keys. The name pair (first and family name, in either order) is
+    the only key a wrong date of birth leaves, so it is kept twice: with the year of
+    birth, and with the day and month. A date one day or one year out still shares
+    one of them, while neither block holds every child of a common pair of names."""
     born = birth_key(record.date_of_birth)
     keys: set[BlockingKey] = set()
     for family in (record.family, *record.former):
@@ -36,7 +40,10 @@ def blocking_keys(record: MatchFeatures) -> set[BlockingKey]:
         if given:
             keys.add((IndexKind.GIVEN_DOB, f"{given}|{born}"))
     if record.first and record.family:
-        keys.add((IndexKind.NAME_PAIR, "|".join(sorted((record.first, record.family)))))
+        pair = "|".join(sorted((record.first, record.family)))
+        year, _, day = born.partition("-")
+        keys.add((IndexKind.NAME_PAIR_YEAR, f"{pair}|{year}"))
+        keys.add((IndexKind.NAME_PAIR_DAY, f"{pair}|{day}"))
     if record.postcode:
         keys.add((IndexKind.POSTCODE_DOB, f"{record.postcode}|{born}"))
     if record.nhs_number:

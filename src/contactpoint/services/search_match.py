@@ -49,7 +49,15 @@ IDENTIFIER_DIFFERENT = 2
 
 _NO_DATE = date(1900, 1, 1)
 """Stands in for a date of birth the query does not give; its comparison is discarded."""
-_DATED_KINDS = frozenset({IndexKind.FAMILY_DOB, IndexKind.GIVEN_DOB, IndexKind.POSTCODE_DOB})
+_DATED_KINDS = frozenset(
+    {
+        IndexKind.FAMILY_DOB,
+        IndexKind.GIVEN_DOB,
+        IndexKind.POSTCODE_DOB,
+        IndexKind.NAME_PAIR_YEAR,
+        IndexKind.NAME_PAIR_DAY,
+    }
+)
 
 
 def query_features(query: SearchQuery) -> MatchFeatures:

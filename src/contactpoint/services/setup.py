@@ -16,6 +16,7 @@ from contactpoint.runtime import (
     open_engine,
     verify_keyring,
 )
+from contactpoint.services.reindex import ReindexTools, reindex_retired_kinds
 from contactpoint.settings import Settings
 from contactpoint.store import migrate
 from contactpoint.store.data_keys import all_data_keys
@@ -32,6 +33,8 @@ class InitResult:
     runtime: Runtime
     created_keys: bool
     schema_revision: str | None
+    reindexed: int = 0
+    """Records indexed again under this release's blocking keys."""
 
 
 def initialise(settings: Settings, actor: Actor, clock: Clock | None = None) -> InitResult:
@@ -67,4 +70,14 @@ def initialise(settings: Settings, actor: Actor, clock: Clock | None = None) -> 
             action="system.init",
             details={"created_keys": created, "schema": migrate.head_revision()},
         )
-    return InitResult(runtime, created, migrate.head_revision())
+    reindexed = reindex_retired_kinds(
+        ReindexTools(
+            runtime.sessions,
+            vault=runtime.vault,
+            indexer=runtime.indexer,
+            clock=clock,
+            audit_key=keyring.audit_key,
+            actor=actor,
+        )
+    )
+    return InitResult(runtime, created, migrate.head_revision(), reindexed)

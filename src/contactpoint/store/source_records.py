@@ -238,3 +238,35 @@ def all_record_links(session: Session) -> Iterable[tuple[str, str, str]]:
     )
     for row in result:
         yield row.source, row.source_record_id, row.child_id
+
+
+def records_indexed_under(session: Session, kinds: Collection[int], limit: int) -> list[RowMapping]:
+    """Up to ``limit`` records with a token of one of these kinds: id, child and the
+    encrypted match features, to index them again."""
+    indexed = (
+        select(BlindIndexEntry.record_id)
+        .where(BlindIndexEntry.kind.in_(sorted(kinds)))
+        .distinct()
+        .limit(limit)
+        .subquery()
+    )
+    return list(
+        session.execute(
+            select(SourceRecord.id, SourceRecord.child_id, SourceRecord.match_enc).join(
+                indexed, indexed.c.record_id == SourceRecord.id
+            )
+        ).mappings()
+    )
+
+
+def drop_tokens(
+    session: Session, record_ids: Collection[uuid.UUID], kinds: Collection[int]
+) -> None:
+    """Remove these records' tokens of these kinds only."""
+    if record_ids:
+        session.execute(
+            delete(BlindIndexEntry).where(
+                BlindIndexEntry.record_id.in_(list(record_ids)),
+                BlindIndexEntry.kind.in_(sorted(kinds)),
+            )
+        )

@@ -21,7 +21,13 @@ from contactpoint.vault.keyring import Keyring
 
 class IndexKind(IntEnum):
     """What a token was made from. Values 3-6 (single fields) were retired in
-    migration 0003: alone they were too coarse to block on at national scale."""
+    migration 0003: alone they were too coarse to block on at national scale.
+    ``NAME_PAIR`` (9) was retired in release 0007 for the same reason: a common
+    pair of names is shared by a child in every year group (measured on the
+    synthetic population, its blocks held twice the records of the others at
+    100,000 children and grow with the population, where the dated kinds' do
+    not); it survives only so that ``contactpoint init`` can find and replace
+    old rows (:mod:`contactpoint.services.reindex`)."""
 
     NHS_NUMBER = 1
     UPN = 2
@@ -29,6 +35,12 @@ class IndexKind(IntEnum):
     GIVEN_DOB = 8
     NAME_PAIR = 9
     POSTCODE_DOB = 10
+    NAME_PAIR_YEAR = 11
+    NAME_PAIR_DAY = 12
+
+
+RETIRED_KINDS: frozenset[IndexKind] = frozenset({IndexKind.NAME_PAIR})
+"""Kinds no record is indexed under any more; rows of them are replaced on upgrade."""
 
 
 TOKEN_BITS: dict[IndexKind, int] = {
@@ -38,6 +50,8 @@ TOKEN_BITS: dict[IndexKind, int] = {
     IndexKind.GIVEN_DOB: 22,
     IndexKind.NAME_PAIR: 22,
     IndexKind.POSTCODE_DOB: 22,
+    IndexKind.NAME_PAIR_YEAR: 22,
+    IndexKind.NAME_PAIR_DAY: 22,
 }
 """Bits kept per kind: below log2 of the distinct values at national scale.
 
