@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from contactpoint.identity.blocking import blocking_keys
+from contactpoint.identity.blocking import blocking_keys, name_pair_in_years
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.vault.blind_index import RETIRED_KINDS, TOKEN_BITS, IndexKind
 from tests.identity.records import features
@@ -48,3 +48,14 @@ def test_only_live_kinds_are_made_and_each_has_its_token_size() -> None:
     kinds = {kind for kind, _ in blocking_keys(features(nhs_number="9434765919"))}
     assert not kinds & RETIRED_KINDS
     assert all(kind in TOKEN_BITS for kind in kinds)
+
+
+def test_a_query_without_a_birth_date_reaches_the_pair_in_every_year() -> None:
+    child = features(given_names="Oliver", family_name="Smith")
+    query = features(given_names="Smith", family_name="Oliver", date_of_birth=date(1900, 1, 1))
+    keys = name_pair_in_years(query, range(2000, 2027))
+    assert keys & blocking_keys(child)
+    assert {kind for kind, _ in keys} == {IndexKind.NAME_PAIR_YEAR}
+    assert name_pair_in_years(features(given_names="", family_name="Smith"), range(2014, 2015)) == (
+        set()
+    )

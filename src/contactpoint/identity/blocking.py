@@ -11,6 +11,7 @@ itself is used.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from contactpoint.identity.features import MatchFeatures
@@ -26,6 +27,22 @@ def birth_key(born: date) -> str:
     return f"{born.year}-{low:02d}-{high:02d}"
 
 
+def name_pair(record: MatchFeatures) -> str | None:
+    """First given name and family name in either order (so swapped names agree)."""
+    if record.first and record.family:
+        return "|".join(sorted((record.first, record.family)))
+    return None
+
+
+def name_pair_in_years(record: MatchFeatures, years: Iterable[int]) -> set[BlockingKey]:
+    """The name pair's keys for each of these years of birth: for a query that gives
+    no date of birth, every block the pair is filed in."""
+    pair = name_pair(record)
+    if pair is None:
+        return set()
+    return {(IndexKind.NAME_PAIR_YEAR, f"{pair}|{year}") for year in years}
+
+
 def blocking_keys(record: MatchFeatures) -> set[BlockingKey]:
     """The record's keys. The name pair (first and family name, in either order) is
     the only key a wrong date of birth leaves, so it is kept twice: with the year of
@@ -39,8 +56,8 @@ def blocking_keys(record: MatchFeatures) -> set[BlockingKey]:
     for given in (record.first, record.preferred):
         if given:
             keys.add((IndexKind.GIVEN_DOB, f"{given}|{born}"))
-    if record.first and record.family:
-        pair = "|".join(sorted((record.first, record.family)))
+    pair = name_pair(record)
+    if pair:
         year, _, day = born.partition("-")
         keys.add((IndexKind.NAME_PAIR_YEAR, f"{pair}|{year}"))
         keys.add((IndexKind.NAME_PAIR_DAY, f"{pair}|{day}"))

@@ -71,6 +71,7 @@ ACTIONS: Final[tuple[str, ...]] = tuple(
             "keys.rotate",
             "linkage.export",
             "system.init",
+            "system.reindex",
             SEARCH_ACTION,
             VERIFY_ACTION,
         }

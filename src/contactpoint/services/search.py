@@ -488,7 +488,7 @@ def find(session: Session, tools: SearchTools, query: SearchQuery) -> Decision:
         identified = found[0] if found is not None else None
         rows = search_store.candidates_of_children(session, {identified} if identified else set())
     else:
-        keys = search_keys(query, query_features(query))
+        keys = search_keys(query, query_features(query), tools.clock.today())
         tokens = {(int(kind), tools.indexer.token(kind, value)) for kind, value in keys}
         rows = search_store.candidates_by_tokens(session, tokens)
     candidates = candidate_records(tools.vault, rows)

@@ -30,9 +30,10 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from contactpoint.domain.search_policy import SearchQuery
-from contactpoint.identity.blocking import BlockingKey, blocking_keys
+from contactpoint.identity.blocking import BlockingKey, blocking_keys, name_pair_in_years
 from contactpoint.identity.comparisons import COMPARISONS, D, G, Levels, N, U, compare
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.model import MatchModel
@@ -78,12 +79,21 @@ def query_features(query: SearchQuery) -> MatchFeatures:
     )
 
 
-def search_keys(query: SearchQuery, features: MatchFeatures) -> set[BlockingKey]:
-    """The blocking keys the query's candidates are filed under (a query without a
-    date of birth has none of the keys that combine with one)."""
+INDEXED_YEARS: Final = 26
+"""Years of birth a child on the index can have: archived at 18 and kept six years,
+or kept to 25 as a care leaver."""
+
+
+def search_keys(query: SearchQuery, features: MatchFeatures, today: date) -> set[BlockingKey]:
+    """The blocking keys the query's candidates are filed under. A query without a date
+    of birth (the emergency search by names and postcode) has none of the keys that
+    combine with one; its name pair is looked for under every year of birth a child on
+    the index can have, which finds the children of those names at any age."""
     keys = blocking_keys(features)
     if query.date_of_birth is None:
         keys = {k for k in keys if k[0] not in _DATED_KINDS}
+        years = range(today.year - INDEXED_YEARS, today.year + 1)
+        keys |= name_pair_in_years(features, years)
     return keys
 
 
