@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,25 +11,12 @@ from contactpoint.audit.trail import Actor
 from contactpoint.clock import FixedClock
 from contactpoint.services.shielding import shield
 from contactpoint.store.tables import Child, ReviewItem
-from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
 from tests.feeds.lines import line
 from tests.services.helpers import Ingest, links
 
 TEAM = Actor(name="team.leeds", role="la_admin", organisation="Leeds City Council")
 NHS_TWIN = "4010232137"
-
-
-@pytest.fixture
-def ingest(
-    tmp_path: Path,
-    sessions: sessionmaker[Session],
-    vault: Vault,
-    keyring: Keyring,
-    clock: FixedClock,
-    actor: Actor,
-) -> Ingest:
-    return Ingest(tmp_path, sessions, vault, keyring, clock, actor)
 
 
 def child_of(connection: Connection, source: str, record: str) -> str:

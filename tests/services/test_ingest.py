@@ -19,18 +19,6 @@ from tests.feeds.lines import line
 from tests.services.helpers import Ingest, counts, links
 
 
-@pytest.fixture
-def ingest(
-    tmp_path: Path,
-    sessions: sessionmaker[Session],
-    vault: Vault,
-    keyring: Keyring,
-    clock: FixedClock,
-    actor: Actor,
-) -> Ingest:
-    return Ingest(tmp_path, sessions, vault, keyring, clock, actor)
-
-
 def test_new_record_creates_a_child(ingest: Ingest, connection: Connection) -> None:
     report = ingest("school-census", line())
     assert (report.counts.accepted, report.counts.created, report.counts.rejected) == (1, 1, 0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,18 +66,6 @@ def tools(
         audit_key=keyring.audit_key,
         actor=actor,
     )
-
-
-@pytest.fixture
-def ingest(
-    tmp_path: Path,
-    sessions: sessionmaker[Session],
-    vault: Vault,
-    keyring: Keyring,
-    clock: FixedClock,
-    actor: Actor,
-) -> Ingest:
-    return Ingest(tmp_path, sessions, vault, keyring, clock, actor)
 
 
 def test_retired_tokens_are_replaced_by_exactly_what_ingest_makes_now(
