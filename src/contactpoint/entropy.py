@@ -4,10 +4,10 @@ AES-GCM nonces, record UUIDs and ContactPoint IDs are drawn thousands of times a
 second. Each ``os.urandom`` call is a system call that lets go of Python's global
 lock, and getting it back behind a busy thread waits for the interpreter's switch
 interval: measured here at about 1 µs a call alone and 344 µs beside one busy
-thread, which made the random bytes the largest single cost of an ingest whose
-lines are prepared on a second thread, and a source of the search's tail latency.
-So bytes are read from the operating system's generator 4 KiB at a time, per
-thread, and handed out in order; each byte is still used once only.
+thread, which made drawing them the largest single entry in a profile of an
+ingest whose lines are prepared on a second thread. So bytes are read from the
+operating system's generator 4 KiB at a time, per thread, and handed out in
+order; each byte is still used once only.
 
 Keys are never drawn from here (:mod:`contactpoint.vault` uses ``secrets``
 directly for them). A forked child starts with nothing buffered, so it can never

@@ -280,8 +280,7 @@ class LinePreparation:
             for kind, value in blocking_keys(prepared.features)
         }
         prepared.digest = self.digester.digest(source, line.model_dump_json().encode("utf-8"))
-        if work is Work.ENCRYPT:
-            prepared.columns = self.encrypt(prepared.record_id, prepared.record, prepared.features)
+        prepared.columns = self.encrypt(prepared.record_id, prepared.record, prepared.features)
         return prepared
 
     def encrypt(
@@ -543,7 +542,10 @@ class FeedIngestor:
             raise ValueError("only an upsert line is encrypted")
         domain = prepared.record
         if domain is None:
-            domain = FeedLine.model_validate_json(prepared.raw).to_domain(source)
+            line = FeedLine.model_validate_json(
+                prepared.raw, context={"today": self._tools.clock.today()}
+            )
+            domain = line.to_domain(source)
         return self._preparation.encrypt(record_id, domain, prepared.features)
 
     def _batches(
