@@ -204,8 +204,9 @@ def ingest_file(
 
 
 @contextmanager
-def fresh_postgres_database(admin_url: str) -> Iterator[str]:
-    """A new empty database, dropped afterwards whatever happens."""
+def fresh_postgres_database(admin_url: str, *, keep: bool = False) -> Iterator[str]:
+    """A new empty database, dropped afterwards whatever happens (unless ``keep``: then
+    it stays, for another benchmark to reuse, and the caller says where)."""
     name = f"cp_bench_{secrets.token_hex(6)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -214,8 +215,9 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
         try:
             yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not keep:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
 

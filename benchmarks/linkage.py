@@ -59,6 +59,8 @@ SOURCES = ("nhs-pds", "child-benefit", "school-census", "local-authority")
 """Ingested in this order: the national identifiers first, as a live index would hold them."""
 AS_OF = "2026-06-01"
 DEFAULT_SEED = 2026
+SEARCH_STATE_FILE = "search-bench.json"
+"""What ``benchmarks/search.py --reuse DIR`` reads from a kept population's directory."""
 
 GOAL_PRECISION = 0.999
 GOAL_RECALL = 0.99
@@ -80,6 +82,7 @@ class Synthetic:
     seconds: float
     truth: dict[RecordKey, str]
     labels: dict[RecordKey, tuple[str, ...]]
+    seed: int = DEFAULT_SEED
 
     @property
     def records(self) -> int:
@@ -245,6 +248,7 @@ def generate(children: int, seed: int, workdir: Path) -> Synthetic:
         seconds=result.seconds,
         truth=truth,
         labels=read_labels(directory / "noise.csv"),
+        seed=seed,
     )
 
 
@@ -358,12 +362,40 @@ def bulk_load(
     return result.seconds, per_source
 
 
+def keep_for_search(
+    directory: Path, synthetic: Synthetic, database_url: str, links: Path, load_seconds: float
+) -> None:
+    """Leave the loaded database, its keys, the synthetic truth and the linker's links
+    where ``benchmarks/search.py --reuse`` finds them, so one load serves both benchmarks."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(links, directory / "links.csv")
+    state = {
+        "database_url": database_url,
+        "home": str(directory / "home"),
+        "children": synthetic.children,
+        "seed": synthetic.seed,
+        "load_seconds": round(load_seconds, 1),
+    }
+    (directory / SEARCH_STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+
 def run_contactpoint(
-    database: str, synthetic: Synthetic, workdir: Path, admin_url: str, mode: str = "ingest"
+    database: str,
+    synthetic: Synthetic,
+    workdir: Path,
+    admin_url: str,
+    mode: str = "ingest",
+    keep_in: Path | None = None,
 ) -> list[SystemResult]:
-    """Incremental ingest feed by feed (``ingest``), or the bulk initial load (``load``)."""
+    """Incremental ingest feed by feed (``ingest``), or the bulk initial load (``load``).
+    With ``keep_in`` (PostgreSQL only) the database and its keys stay, for the search
+    benchmark."""
     command = contactpoint_command()
-    home = workdir / f"home-{database}-{synthetic.children}"
+    home = (
+        keep_in / "home"
+        if keep_in is not None
+        else workdir / f"home-{database}-{synthetic.children}"
+    )
 
     def measure(url: str | None) -> list[SystemResult]:
         env = child_environment(home, url, population=synthetic.children)
@@ -378,6 +410,8 @@ def run_contactpoint(
             run_child([command, "linkage", "export", "--out", str(links)], env, workdir),
         )
         predicted, missing = complete_prediction(read_links(links), synthetic.truth)
+        if keep_in is not None and url is not None:
+            keep_for_search(keep_in, synthetic, url, links, seconds)
         links.unlink()
         review = sum(int(s.get("queued_for_review") or 0) for s in per_source.values())
         scored = score(
@@ -412,11 +446,12 @@ def run_contactpoint(
 
     try:
         if database == "postgresql":
-            with fresh_postgres_database(admin_url) as url:
+            with fresh_postgres_database(admin_url, keep=keep_in is not None) as url:
                 return measure(url)
         return measure(None)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if keep_in is None:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def run_splink_side(
@@ -717,6 +752,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="synthetic data seed")
     parser.add_argument(
+        "--keep-for-search",
+        type=Path,
+        metavar="DIR",
+        help="keep the PostgreSQL load's database, keys and synthetic truth in DIR for "
+        "benchmarks/search.py --reuse DIR (one size, PostgreSQL, load mode)",
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("CONTACTPOINT_BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
         help="PostgreSQL URL of a database to run CREATE DATABASE from",
@@ -745,6 +787,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--systems takes contactpoint and/or splink, not {sorted(unknown)}")
     if "contactpoint" in args.system_list and not args.database_list:
         parser.error("ContactPoint needs at least one database in --databases")
+    if args.keep_for_search is not None:
+        if (
+            len(args.size_list) != 1
+            or "postgresql" not in args.database_list
+            or "load" not in args.mode_list
+            or "contactpoint" not in args.system_list
+        ):
+            parser.error(
+                "--keep-for-search keeps one PostgreSQL load: give one size, and "
+                "postgresql, load and contactpoint among --databases, --modes and --systems"
+            )
+        if (args.keep_for_search / SEARCH_STATE_FILE).exists():
+            parser.error(f"{args.keep_for_search} already holds a kept population")
+        args.keep_for_search = args.keep_for_search.resolve()
     return args
 
 
@@ -790,8 +846,15 @@ def main(argv: list[str] | None = None) -> int:
                     for mode in args.mode_list:
                         if mode == "ingest" and children > args.ingest_max:
                             continue
+                        keep_in = (
+                            args.keep_for_search
+                            if database == "postgresql" and mode == "load"
+                            else None
+                        )
                         size_results.extend(
-                            run_contactpoint(database, synthetic, workdir, args.pg_admin_url, mode)
+                            run_contactpoint(
+                                database, synthetic, workdir, args.pg_admin_url, mode, keep_in
+                            )
                         )
             if "splink" in args.system_list:
                 model_path = RESULTS / f"splink-model-{children}-{stamp}.json"
@@ -801,6 +864,12 @@ def main(argv: list[str] | None = None) -> int:
             print_breakdowns(children, size_results)
             results.extend(size_results)
             sizes[children] = info
+            if args.keep_for_search is not None:
+                shutil.move(synthetic.directory, args.keep_for_search / "synth")
+                console.print(
+                    f"Kept for the search benchmark: benchmarks/search.py --reuse "
+                    f"{args.keep_for_search}"
+                )
             shutil.rmtree(synthetic.directory, ignore_errors=True)
 
     console.print()

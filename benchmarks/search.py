@@ -59,14 +59,14 @@ from ingest import (
     run_main,
     write_results,
 )
-from linkage import SOURCES, child_environment
+from linkage import SEARCH_STATE_FILE, SOURCES, child_environment
 from search_uniqueness import measure, read_people
 from search_uniqueness import table as uniqueness_table
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 AS_OF = "2026-06-01"
-STATE_FILE = "search-bench.json"
+STATE_FILE = SEARCH_STATE_FILE
 PASSWORD = "search benchmark password"  # noqa: S105 (throwaway users of a throwaway index)
 TARGET_SEARCHES_PER_SECOND = 300.0
 TARGET_P99_MS = 100.0

@@ -53,3 +53,19 @@ def test_returning_a_coinciding_child_is_right_and_any_other_is_wrong() -> None:
     assert judge(made_up, 200, {"result": "no_unique_match"}) == ("no_unique_match", True, False)
     plain = Query("not_in_index", {}, frozenset())
     assert judge(plain, 200, match) == ("match", False, True)
+
+
+def test_a_linkage_load_kept_for_search_is_found_by_search_reuse(tmp_path: Path) -> None:
+    from linkage import Synthetic, keep_for_search
+
+    links = tmp_path / "links-postgresql.csv"
+    links.write_text("source,source_record_id,child_id\n", encoding="utf-8")
+    synthetic = Synthetic(tmp_path / "synth", 1_000, {}, 1.0, {}, {}, seed=7)
+    kept = tmp_path / "kept"
+    keep_for_search(kept, synthetic, "postgresql://localhost/cp_bench_x", links, 61.23)
+
+    population = Population.load(kept)
+    assert population.database_url == "postgresql://localhost/cp_bench_x"
+    assert population.home == kept / "home"
+    assert (population.children, population.seed, population.load_seconds) == (1_000, 7, 61.2)
+    assert population.links.read_text(encoding="utf-8") == links.read_text(encoding="utf-8")
