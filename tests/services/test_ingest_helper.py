@@ -1,4 +1,5 @@
-"""Ingest with its helper process builds the index ingest alone would have built.
+"""Ingest with its helper process builds the index ingest alone would have built,
+and the initial load with its helpers the index it builds alone.
 
 The helper prepares and encrypts lines in another process under a data key of
 its own, so these tests need databases the helper can see: committed ones, not
@@ -25,6 +26,7 @@ from contactpoint.identity.model import load_model
 from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import FeedIngestor
+from contactpoint.services.initial_load import InitialLoader
 from contactpoint.store import migrate
 from contactpoint.store import source_records as store
 from contactpoint.store.data_keys import SqlDataKeyStore
@@ -186,3 +188,30 @@ def test_a_small_feed_on_sqlite_or_in_a_transaction_needs_no_helper(
     assert report.counts.accepted > 0
     assert ingestor.helped_lines == 0
     engine.dispose()
+
+
+def test_the_loads_helpers_build_the_index_the_load_alone_builds(
+    pg_databases: PgDatabases,
+    fresh_engines: list[Engine],
+    keyring: Keyring,
+    actor: Actor,
+    feeds: list[tuple[str, Path]],
+) -> None:
+    alone = Index(pg_databases, fresh_engines, keyring, actor)
+    helped = Index(pg_databases, fresh_engines, keyring, actor)
+    alone_report = InitialLoader(alone.tools, chunk=97, helpers=0).load(feeds)
+    loader = InitialLoader(helped.tools, chunk=97, helpers=2)
+    report = loader.load(feeds)
+
+    assert loader.helped_lines == sum(r.lines for r in report.feeds) + report.records
+    assert report.to_json() == alone_report.to_json()
+    assert helped.partition() == alone.partition()
+    assert helped.count(ReviewItem) == alone.count(ReviewItem)
+    assert helped.family_names() == alone.family_names()
+    assert helped.count(DataKey) == alone.count(DataKey) + 2, "a data key for each helper"
+    with sessionmaker(helped.engine)() as session:
+        assert verify_audit(session, keyring.audit_key).ok
+    for source, path in feeds:
+        again = FeedIngestor(helped.tools).ingest(source, path).counts
+        assert again.unchanged == again.accepted > 0
+        assert again.created == again.linked == again.updated == 0

@@ -251,10 +251,20 @@ def load_command(
         list[Path], typer.Argument(help="Feed files named <source>.jsonl, in the order to link.")
     ],
     report: Annotated[Path | None, typer.Option(help="Write a JSON report here.")] = None,
+    helpers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=16,
+            help="Helper processes that validate and encrypt lines (PostgreSQL only; 0 for "
+            "none). Default: 1 for feeds of 1 MiB or more.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Initial load of a whole population's feeds into an empty index, linked in memory."""
     runtime = open_runtime()
-    loader = InitialLoader(feed_tools(runtime))
+    loader = InitialLoader(feed_tools(runtime), helpers=helpers)
     with phase_progress() as tick:
         result = loader.load([(path.stem, path) for path in feeds], progress=tick)
     for feed_report in result.feeds:

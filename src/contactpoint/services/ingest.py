@@ -208,7 +208,7 @@ class _State:
 
 
 @dataclass
-class _Prepared:
+class PreparedLine:
     """A valid line with its CPU-only work done ahead, off the database's critical path.
 
     Made in this process or in the helper; what crosses between them is only
@@ -237,6 +237,9 @@ class Work(Enum):
 
     VALIDATE = "validate"
     """A file already ingested whole: its lines are only checked, for the report."""
+    FEATURES = "features"
+    """Checked, and its match features made: the initial load's first reading, which
+    links in memory before anything is encrypted."""
     ENCRYPT = "encrypt"
     """Match features, blind-index tokens, digest, and the fields encrypted for a new record."""
 
@@ -255,9 +258,9 @@ class LinePreparation:
 
     def chunk(
         self, source: str, lines: Sequence[RawLine], today: date, *, work: Work
-    ) -> list[_Prepared | Rejection]:
+    ) -> list[PreparedLine | Rejection]:
         """Each line prepared or rejected, in file order (blank lines dropped)."""
-        done: list[_Prepared | Rejection] = []
+        done: list[PreparedLine | Rejection] = []
         for raw in lines:
             parsed = parse_line(raw, today)
             if parsed is None:
@@ -268,13 +271,15 @@ class LinePreparation:
             )
         return done
 
-    def prepare(self, source: str, parsed: ParsedLine, *, work: Work) -> _Prepared:
+    def prepare(self, source: str, parsed: ParsedLine, *, work: Work) -> PreparedLine:
         line = parsed.line
-        prepared = _Prepared(parsed.line_number, line.source_record_id, line.action, parsed.raw)
+        prepared = PreparedLine(parsed.line_number, line.source_record_id, line.action, parsed.raw)
         if work is Work.VALIDATE or line.action is FeedAction.END or line.child is None:
             return prepared
         prepared.record = line.to_domain(source)
         prepared.features = MatchFeatures.of(prepared.record.child)
+        if work is Work.FEATURES:
+            return prepared
         prepared.tokens = {
             (int(kind), self.indexer.token(kind, value))
             for kind, value in blocking_keys(prepared.features)
@@ -302,8 +307,8 @@ _helper_preparation: LinePreparation | None = None
 """The helper process's own preparation: its own vault and data key."""
 
 
-def _start_helper(keyring: Keyring, database_url: str, clock: Clock) -> None:
-    """Runs once in the helper process as it starts.
+def start_helper_process(keyring: Keyring, database_url: str, clock: Clock) -> None:
+    """Runs once in a helper process (ingest's, or the initial load's) as it starts.
 
     The helper writes ciphertexts under a data key of its own (one per process,
     as everywhere), made and committed over a connection of its own before it
@@ -317,20 +322,34 @@ def _start_helper(keyring: Keyring, database_url: str, clock: Clock) -> None:
     _helper_preparation = LinePreparation(vault, BlindIndexer(keyring), ContentDigester(keyring))
 
 
-def _helper_ready() -> bool:
+def helper_ready() -> bool:
     return _helper_preparation is not None
+
+
+def helper_preparation() -> LinePreparation:
+    """The preparation of the helper process this runs in."""
+    if _helper_preparation is None:
+        raise RuntimeError("the helper process was not started")
+    return _helper_preparation
+
+
+def helper_database_url(tools: FeedTools) -> str | None:
+    """The PostgreSQL URL a helper can reach the data keys at, if the sessions use an
+    engine (not one connection in a transaction, as in tests, which it could not see)."""
+    bind = tools.sessions.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        return bind.url.render_as_string(hide_password=False)
+    return None
 
 
 def _helper_prepare(
     source: str, lines: Sequence[RawLine], today: date
-) -> list[_Prepared | Rejection]:
+) -> list[PreparedLine | Rejection]:
     """Prepare a chunk in the helper; the domain record stays here (the ingesting
     process rebuilds it from the raw line in the rare case it needs it)."""
-    if _helper_preparation is None:
-        raise RuntimeError("the ingest helper was not started")
-    done = _helper_preparation.chunk(source, lines, today, work=Work.ENCRYPT)
+    done = helper_preparation().chunk(source, lines, today, work=Work.ENCRYPT)
     for item in done:
-        if isinstance(item, _Prepared):
+        if isinstance(item, PreparedLine):
             item.record = None
     return done
 
@@ -412,31 +431,23 @@ class FeedIngestor:
             )
         return report
 
-    def _helper_database(self) -> str | None:
-        """The PostgreSQL URL a helper can reach the data keys at, if the sessions use an
-        engine (not one connection in a transaction, as in tests, which it could not see)."""
-        bind = self._tools.sessions.kw.get("bind")
-        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-            return bind.url.render_as_string(hide_password=False)
-        return None
-
     def _start_helper(self, size: int, stack: ExitStack) -> _Helper | None:
         wanted = self._helper if self._helper is not None else size >= HELPER_FROM_BYTES
-        database_url = self._helper_database() if wanted else None
+        database_url = helper_database_url(self._tools) if wanted else None
         if database_url is None:
             return None
         executor = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_helper,
+            initializer=start_helper_process,
             initargs=(self._tools.vault.keyring, database_url, self._tools.clock),
         )
         stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-        return _Helper(executor, executor.submit(_helper_ready))
+        return _Helper(executor, executor.submit(helper_ready))
 
     def _prepared_items(
         self, source: str, stream: BinaryIO, helper: _Helper | None, *, work: Work
-    ) -> Iterator[_Prepared | Rejection]:
+    ) -> Iterator[PreparedLine | Rejection]:
         """Every non-blank line prepared or rejected, in file order.
 
         Chunks go to the helper once it is up, several ahead; until then (its
@@ -445,7 +456,7 @@ class FeedIngestor:
         chunk has been handed over.
         """
         today = self._tools.clock.today()
-        pending: deque[Future[list[_Prepared | Rejection]]] = deque()
+        pending: deque[Future[list[PreparedLine | Rejection]]] = deque()
         for chunk in self._chunks(stream):
             if helper is not None and not pending and not self._helper_usable(helper):
                 helper = None
@@ -475,8 +486,8 @@ class FeedIngestor:
         return True
 
     def _from_helper(
-        self, future: Future[list[_Prepared | Rejection]]
-    ) -> list[_Prepared | Rejection]:
+        self, future: Future[list[PreparedLine | Rejection]]
+    ) -> list[PreparedLine | Rejection]:
         items = future.result()
         self.helped_lines += len(items)
         return items
@@ -513,7 +524,7 @@ class FeedIngestor:
     def _take(
         self,
         source: str,
-        batch: list[_Prepared],
+        batch: list[PreparedLine],
         rejections: list[Rejection],
         last_line: int,
         seen_before: bool,
@@ -533,7 +544,7 @@ class FeedIngestor:
         return 0
 
     def _encrypt_under(
-        self, source: str, record_id: uuid.UUID, prepared: _Prepared
+        self, source: str, record_id: uuid.UUID, prepared: PreparedLine
     ) -> dict[str, Any]:
         """The line's fields encrypted under this record id: a changed record's own (the
         line's ciphertexts were made for a new record). A line from the helper is
@@ -549,10 +560,10 @@ class FeedIngestor:
         return self._preparation.encrypt(record_id, domain, prepared.features)
 
     def _batches(
-        self, items: Iterable[_Prepared | Rejection]
-    ) -> Iterator[tuple[list[_Prepared], list[Rejection], int]]:
+        self, items: Iterable[PreparedLine | Rejection]
+    ) -> Iterator[tuple[list[PreparedLine], list[Rejection], int]]:
         """Batches of ``batch_size`` valid lines, with the rejections met on the way."""
-        batch: list[_Prepared] = []
+        batch: list[PreparedLine] = []
         rejections: list[Rejection] = []
         last = 0
         for item in items:
@@ -567,7 +578,7 @@ class FeedIngestor:
         yield batch, rejections, last
 
     def _apply_with_fallback(
-        self, source: str, batch: Sequence[_Prepared]
+        self, source: str, batch: Sequence[PreparedLine]
     ) -> tuple[IngestCounts, list[Rejection]]:
         self._tools.vault.prepare()
         try:
@@ -611,7 +622,7 @@ class FeedIngestor:
             self._inserted_since_analyze = 0
 
     def _apply_in_transaction(
-        self, source: str, batch: Sequence[_Prepared]
+        self, source: str, batch: Sequence[PreparedLine]
     ) -> tuple[IngestCounts, list[Rejection]]:
         with self._tools.sessions.begin() as session:
             counts, rejections = self._apply(session, source, batch)
@@ -662,7 +673,7 @@ class FeedIngestor:
         return pool
 
     def _apply(
-        self, session: Session, source: str, batch: Sequence[_Prepared]
+        self, session: Session, source: str, batch: Sequence[PreparedLine]
     ) -> tuple[IngestCounts, list[Rejection]]:
         lock_identity(session)
         now = self._tools.clock.now()
