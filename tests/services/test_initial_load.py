@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, func, select
@@ -152,3 +153,22 @@ def test_bad_lines_are_reported_and_the_rest_loaded(
     assert [r.line_number for r in feed.rejections] == [2]
     assert feed.counts.accepted == len(lines)
     assert len(links(connection)) == len(lines)
+
+
+def test_a_file_changed_between_the_two_readings_stops_the_load_with_advice(
+    parts: Parts, connection: Connection, tmp_path: Path, feeds: list[tuple[str, Path]]
+) -> None:
+    source, path = feeds[-1]
+    lines = path.read_bytes().splitlines()
+    changing = tmp_path / f"{source}.jsonl"
+    changing.write_bytes(b"\n".join(lines) + b"\n")
+
+    class ChangingLoader(InitialLoader):
+        def _read(self, *args: Any, **kwargs: Any) -> Any:
+            entries = super()._read(*args, **kwargs)
+            changing.write_bytes(b"\n".join([b'{"source_record_id": "X"}', *lines[1:]]) + b"\n")
+            return entries
+
+    with pytest.raises(ContactPointError, match=r"line 1 .*changed during the load"):
+        ChangingLoader(parts.tools(), chunk=300).load([(source, changing)])
+    assert links(connection) == {}
