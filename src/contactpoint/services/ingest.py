@@ -307,18 +307,22 @@ _helper_preparation: LinePreparation | None = None
 """The helper process's own preparation: its own vault and data key."""
 
 
-def start_helper_process(keyring: Keyring, database_url: str, clock: Clock) -> None:
+def start_helper_process(
+    keyring: Keyring, database_url: str, clock: Clock, encrypting: bool = True
+) -> None:
     """Runs once in a helper process (ingest's, or the initial load's) as it starts.
 
-    The helper writes ciphertexts under a data key of its own (one per process,
-    as everywhere), made and committed over a connection of its own before it
-    encrypts anything; it touches the database for nothing else. The keyring
-    reaches it through the pipe to this process's own child, never a file.
+    An ``encrypting`` helper writes ciphertexts under a data key of its own (one
+    per process, as everywhere), made and committed over a connection of its own
+    before it encrypts anything; it touches the database for nothing else (one
+    that only validates, for the initial load's first reading, not at all). The
+    keyring reaches it through the pipe to this process's own child, never a file.
     """
     global _helper_preparation
     engine = make_engine(database_url, poolclass=NullPool)
     vault = Vault(keyring, SqlDataKeyStore(engine, clock))
-    vault.prepare()
+    if encrypting:
+        vault.prepare()
     _helper_preparation = LinePreparation(vault, BlindIndexer(keyring), ContentDigester(keyring))
 
 

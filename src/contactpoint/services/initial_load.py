@@ -64,9 +64,10 @@ from contactpoint.store.tables import SourceRecord
 
 CHUNK = 5000
 HELPERS = 1
-"""Helper processes by default. On the two-core machine it is measured on, one
-(100,000 children: 176 s) beat two (187 s), which fought this process and the
-database server for the cores, and none (203 s)."""
+"""Helper processes for the writing by default. On the two-core machine it is
+measured on, one (100,000 children: 176 s) beat two (187 s), which fought this
+process and the database server for the cores, and none (203 s). The first
+reading, where this process only waits, takes one helper more."""
 HELPERS_FROM_BYTES = 1 << 20
 """Feeds together at least this large are prepared by helpers (on PostgreSQL)."""
 HELPERS_AHEAD = 6
@@ -187,9 +188,9 @@ def _sealed_in_helper(
 
 
 class InitialLoader:
-    """``helpers``: how many helper processes prepare lines; ``None`` decides by
-    database and size (:data:`HELPERS` on PostgreSQL for feeds of 1 MiB or more), 0
-    prepares everything in this process."""
+    """``helpers``: how many helper processes encrypt lines (one more validates them
+    first); ``None`` decides by database and size (:data:`HELPERS` on PostgreSQL
+    for feeds of 1 MiB or more), 0 prepares everything in this process."""
 
     def __init__(self, tools: FeedTools, *, chunk: int = CHUNK, helpers: int | None = None) -> None:
         self._tools = tools
@@ -206,9 +207,13 @@ class InitialLoader:
         self._refuse_unless_empty(feeds)
         opened = [self._open(source, path) for source, path in feeds]
         self.helped_lines = 0
+        helpers = self._helper_count(opened)
         with ExitStack() as stack:
-            pool = self._start_helpers(opened, stack)
+            # One helper more for the first reading: this process then only waits.
+            pool = self._start_helpers(helpers + 1 if helpers else 0, stack, encrypting=False)
             entries = self._read(opened, pool, tick)
+        with ExitStack() as stack:
+            pool = self._start_helpers(helpers, stack, encrypting=True)
             written_children = self._write(opened, entries, pool, tick)
         with self._tools.sessions.begin() as session:
             refresh_statistics(session, ("source_records", "blind_index", "children"))
@@ -260,22 +265,24 @@ class InitialLoader:
                 raise ContactPointError(f"{path.name} has already been ingested.")
         return _Feed(source, path, digest, IngestReport(source=source, file=path.name))
 
+    def _helper_count(self, feeds: Sequence[_Feed]) -> int:
+        """Helpers for the writing (the first reading takes one more)."""
+        if self._helpers is not None:
+            return self._helpers
+        size = sum(feed.path.stat().st_size for feed in feeds)
+        return HELPERS if size >= HELPERS_FROM_BYTES else 0
+
     def _start_helpers(
-        self, feeds: Sequence[_Feed], stack: ExitStack
+        self, count: int, stack: ExitStack, *, encrypting: bool
     ) -> ProcessPoolExecutor | None:
-        if self._helpers is None:
-            size = sum(feed.path.stat().st_size for feed in feeds)
-            wanted = HELPERS if size >= HELPERS_FROM_BYTES else 0
-        else:
-            wanted = self._helpers
-        database_url = helper_database_url(self._tools) if wanted > 0 else None
+        database_url = helper_database_url(self._tools) if count > 0 else None
         if database_url is None:
             return None
         pool = ProcessPoolExecutor(
-            max_workers=wanted,
+            max_workers=count,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=start_helper_process,
-            initargs=(self._tools.vault.keyring, database_url, self._tools.clock),
+            initargs=(self._tools.vault.keyring, database_url, self._tools.clock, encrypting),
         )
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         return pool
