@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from contactpoint.feeds.reader import (
     Rejection,
     open_feed,
     parse_stream,
+    read_lines,
 )
 from tests.feeds.lines import GOOD_LINE, dumps, line
 
@@ -169,3 +171,14 @@ def test_address_status_with_an_address_is_accepted(status: str) -> None:
 def test_a_byte_order_mark_at_the_start_is_ignored() -> None:
     (result,) = parse(b"\xef\xbb\xbf" + dumps(GOOD_LINE))
     assert isinstance(result, ParsedLine)
+
+
+def test_raw_lines_cross_to_a_helper_process_whole() -> None:
+    lines = list(read_lines(io.BytesIO(b"first\n\nlast without a newline")))
+    copies = pickle.loads(pickle.dumps(lines))  # noqa: S301 - our own bytes, just made
+    assert copies == lines
+    assert [(c.number, c.content, c.size, c.ended) for c in copies] == [
+        (1, b"first\n", 6, True),
+        (2, b"\n", 1, True),
+        (3, b"last without a newline", 22, False),
+    ]
