@@ -10,6 +10,7 @@ helper is.
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -25,7 +26,7 @@ from contactpoint.identity.linker import ProbabilisticLinker
 from contactpoint.identity.model import load_model
 from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.feed_tools import FeedTools
-from contactpoint.services.ingest import FeedIngestor
+from contactpoint.services.ingest import HANDOFF_SECONDS, FeedIngestor, quick_handoffs
 from contactpoint.services.initial_load import InitialLoader
 from contactpoint.store import migrate
 from contactpoint.store import source_records as store
@@ -215,3 +216,13 @@ def test_the_loads_helpers_build_the_index_the_load_alone_builds(
         again = FeedIngestor(helped.tools).ingest(source, path).counts
         assert again.unchanged == again.accepted > 0
         assert again.created == again.linked == again.updated == 0
+
+
+def test_turns_at_the_interpreter_lock_are_short_only_while_helpers_run() -> None:
+    before = sys.getswitchinterval()
+    with quick_handoffs():
+        assert sys.getswitchinterval() == pytest.approx(HANDOFF_SECONDS)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(RuntimeError), quick_handoffs():
+        raise RuntimeError("a failed ingest")
+    assert sys.getswitchinterval() == before

@@ -16,11 +16,12 @@ import json
 import logging
 import multiprocessing
 import re
+import sys
 import uuid
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -326,6 +327,28 @@ def start_helper_process(
     _helper_preparation = LinePreparation(vault, BlindIndexer(keyring), ContentDigester(keyring))
 
 
+HANDOFF_SECONDS = 0.0005
+"""How long a thread of the ingesting process may hold Python's lock while another
+waits for it, with helpers running (Python's default is 5 ms)."""
+
+
+@contextmanager
+def quick_handoffs() -> Iterator[None]:
+    """Shorter turns at Python's lock while helpers run.
+
+    A helper's results (megabytes of ciphertexts a chunk) are read from its pipe
+    by a thread of this process, one read at a time, and after each read that
+    thread waits for the lock while the main thread links: with the default turn
+    of 5 ms the helper sat blocked on a full pipe a quarter of the time.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(HANDOFF_SECONDS)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def helper_ready() -> bool:
     return _helper_preparation is not None
 
@@ -410,6 +433,8 @@ class FeedIngestor:
             self._tools.vault.prepare()
             with ExitStack() as stack:
                 helper = None if seen_before else self._start_helper(size, stack)
+                if helper is not None:
+                    stack.enter_context(quick_handoffs())
                 work = Work.VALIDATE if seen_before else Work.ENCRYPT
                 items = self._prepared_items(source, stream, helper, work=work)
                 batches = stack.enter_context(Prefetch(self._batches(items)))

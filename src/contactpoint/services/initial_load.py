@@ -54,6 +54,7 @@ from contactpoint.services.ingest import (
     Work,
     helper_database_url,
     helper_preparation,
+    quick_handoffs,
     start_helper_process,
 )
 from contactpoint.services.prefetch import Prefetch
@@ -285,6 +286,7 @@ class InitialLoader:
             initargs=(self._tools.vault.keyring, database_url, self._tools.clock, encrypting),
         )
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        stack.enter_context(quick_handoffs())
         return pool
 
     def _raw_chunks(
