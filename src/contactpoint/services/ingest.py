@@ -338,8 +338,9 @@ def quick_handoffs() -> Iterator[None]:
 
     A helper's results (megabytes of ciphertexts a chunk) are read from its pipe
     by a thread of this process, one read at a time, and after each read that
-    thread waits for the lock while the main thread links: with the default turn
-    of 5 ms the helper sat blocked on a full pipe a quarter of the time.
+    thread may wait the whole default turn of 5 ms while the main thread links.
+    At a million children the load's helper was busy only about three quarters
+    of the time; this is the suspected cause, not a measured one.
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(HANDOFF_SECONDS)

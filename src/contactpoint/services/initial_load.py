@@ -65,10 +65,11 @@ from contactpoint.store.tables import SourceRecord
 
 CHUNK = 5000
 HELPERS = 1
-"""Helper processes for the writing by default. On the two-core machine it is
-measured on, one (100,000 children: 176 s) beat two (187 s), which fought this
-process and the database server for the cores, and none (203 s). The first
-reading, where this process only waits, takes one helper more."""
+"""Helper processes for the writing by default. On the two-core machine it was
+measured on (100,000 children, before the first reading's extra helper), one
+(176.5 s) beat two (186.7 s), which fought this process and the database
+server for the cores; the load before helpers took 206.5 s. The first reading,
+where this process mostly waits, takes one helper more."""
 HELPERS_FROM_BYTES = 1 << 20
 """Feeds together at least this large are prepared by helpers (on PostgreSQL)."""
 HELPERS_AHEAD = 6
