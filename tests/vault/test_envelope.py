@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 
@@ -34,6 +36,25 @@ def test_round_trip_of_every_json_shape(store: MemoryKeyStore) -> None:
     for value in ["Zoë O'Brien", "李小龍", None, True, ["a", "b"], {"lines": ["1 High St"]}]:
         aad = field_aad("source_records", "id-1", "family_name")
         assert vault.decrypt(vault.encrypt(value, aad), aad) == value
+
+
+def test_plaintext_is_the_compact_json_earlier_ciphertexts_hold(store: MemoryKeyStore) -> None:
+    """Ciphertexts written before orjson held the standard library's compact JSON: the
+    format on disk must not change, or an index would hold two."""
+    vault = Vault(Keyring.generate(), store)
+    aad = field_aad("source_records", "id-1", "services")
+    value = [{"organisation": "Ysgol Gymraeg Llundain", "practitioner": {"name": "Zoë"}}, 1.5]
+    legacy = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    assert vault.decrypt_bytes(vault.encrypt(value, aad), aad).rstrip(b" ") == legacy
+    assert vault.decrypt(vault.encrypt_bytes(legacy + b"   ", aad), aad) == value
+
+
+@pytest.mark.parametrize("value", [date(2015, 3, 1), b"bytes", {"born": date(2015, 3, 1)}])
+def test_values_json_cannot_hold_are_refused(store: MemoryKeyStore, value: object) -> None:
+    """A date would otherwise come back as a string, silently."""
+    vault = Vault(Keyring.generate(), store)
+    with pytest.raises(TypeError):
+        vault.encrypt(value, field_aad("t", 1, "c"))
 
 
 def test_ciphertext_moved_to_another_row_or_column_fails(store: MemoryKeyStore) -> None:
