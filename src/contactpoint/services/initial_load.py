@@ -77,6 +77,19 @@ HELPERS_AHEAD = 6
 Progress = Callable[[str, int, int | None], None]
 """(phase, done, total): reading, then linking and writing."""
 LINKING_AND_WRITING = "linking and writing"
+SEALED_COLUMNS = tuple(c.name for c in SourceRecord.__table__.columns if c.name.endswith("_enc"))
+"""A record's ciphertext columns: the encrypting helper sends their values in this order."""
+RECORD_COLUMNS = (
+    "id",
+    "source",
+    "source_record_id",
+    "child_id",
+    "content_digest",
+    "received_at",
+    "updated_at",
+    "ended_at",
+    *SEALED_COLUMNS,
+)
 T = TypeVar("T")
 
 
@@ -99,8 +112,10 @@ class _Feed:
 @dataclass
 class _ChunkRows:
     children: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
-    tokens: list[dict[str, Any]] = field(default_factory=list)
+    records: list[tuple[Any, ...]] = field(default_factory=list)
+    """In the order of :data:`RECORD_COLUMNS`."""
+    tokens: list[tuple[Any, ...]] = field(default_factory=list)
+    """In the order of :data:`~contactpoint.store.source_records.TOKEN_COLUMNS`."""
     reviews: list[dict[str, Any]] = field(default_factory=list)
     counts: IngestCounts = field(default_factory=IngestCounts)
 
@@ -137,7 +152,8 @@ class _Sealed(NamedTuple):
     """The id its ciphertexts are bound to (a UUID's bytes, which cross between
     processes far faster than a UUID)."""
     digest: bytes
-    columns: dict[str, bytes]
+    columns: tuple[bytes | None, ...]
+    """The ciphertexts, in the order of :data:`SEALED_COLUMNS`."""
     tokens: tuple[tuple[int, int], ...]
 
 
@@ -168,7 +184,7 @@ def _sealed(items: list[PreparedLine | Rejection]) -> list[_Sealed | Rejection]:
                     item.line_number,
                     item.record_id.bytes,
                     item.digest,
-                    item.columns,
+                    tuple(item.columns[c] for c in SEALED_COLUMNS),
                     tuple(item.tokens),
                 )
             )
@@ -455,29 +471,26 @@ class InitialLoader:
                 tally.created += 1
                 rows.counts.created += 1
             rows.records.append(
-                {
-                    "id": record_id,
-                    "source": entry.source,
-                    "source_record_id": entry.source_record_id,
-                    "child_id": child_id,
-                    "content_digest": sealed.digest,
-                    "received_at": now,
-                    "updated_at": now,
-                    "ended_at": None,
-                    **sealed.columns,
-                }
+                (
+                    record_id,
+                    entry.source,
+                    entry.source_record_id,
+                    child_id,
+                    sealed.digest,
+                    now,
+                    now,
+                    None,
+                    *sealed.columns,
+                )
             )
-            rows.tokens.extend(
-                {"kind": kind, "token": token, "record_id": record_id, "child_id": child_id}
-                for kind, token in sealed.tokens
-            )
+            rows.tokens.extend((kind, token, record_id, child_id) for kind, token in sealed.tokens)
         return rows
 
     def _store_chunk(self, rows: _ChunkRows) -> None:
         with self._tools.sessions.begin() as session:
             store.insert_children(session, rows.children)
-            store.insert_records(session, rows.records)
-            store.replace_tokens(session, (), rows.tokens)
+            store.copy_records(session, RECORD_COLUMNS, rows.records)
+            store.copy_tokens(session, rows.tokens)
             store.insert_review_items(session, rows.reviews)
             record(
                 session,

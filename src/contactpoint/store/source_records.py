@@ -11,12 +11,12 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import RowMapping, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from contactpoint.store.bulk import bulk_insert, is_postgresql, member_of
+from contactpoint.store.bulk import bulk_insert, copy_rows, is_postgresql, member_of
 from contactpoint.store.tables import (
     BlindIndexEntry,
     Child,
@@ -209,6 +209,19 @@ def touch_children(session: Session, child_ids: Collection[str], at: datetime) -
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     bulk_insert(session, SourceRecord, rows)
+
+
+def copy_records(session: Session, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Records as rows of values in the order of ``columns`` (the initial load)."""
+    copy_rows(session, SourceRecord, columns, rows)
+
+
+TOKEN_COLUMNS: Final = ("kind", "token", "record_id", "child_id")
+
+
+def copy_tokens(session: Session, rows: Iterable[Sequence[Any]]) -> None:
+    """New records' tokens as rows of :data:`TOKEN_COLUMNS` (the initial load)."""
+    copy_rows(session, BlindIndexEntry, TOKEN_COLUMNS, rows)
 
 
 def update_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
