@@ -257,14 +257,24 @@ def load_command(
             min=0,
             max=16,
             help="Helper processes that validate and encrypt lines (PostgreSQL only; 0 for "
-            "none). Default: 1 for feeds of 1 MiB or more.",
+            "none). Default: 2 for feeds of 1 MiB or more.",
+            show_default=False,
+        ),
+    ] = None,
+    spill_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where encrypted records wait between reading and writing, removed as they "
+            "are written (about 1.3 KB a record). Default: the ContactPoint home.",
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Initial load of a whole population's feeds into an empty index, linked in memory."""
     runtime = open_runtime()
-    loader = InitialLoader(feed_tools(runtime), helpers=helpers)
+    loader = InitialLoader(
+        feed_tools(runtime), helpers=helpers, spill_dir=spill_dir or runtime.settings.home
+    )
     with phase_progress() as tick:
         result = loader.load([(path.stem, path) for path in feeds], progress=tick)
     for feed_report in result.feeds:

@@ -238,9 +238,6 @@ class Work(Enum):
 
     VALIDATE = "validate"
     """A file already ingested whole: its lines are only checked, for the report."""
-    FEATURES = "features"
-    """Checked, and its match features made: the initial load's first reading, which
-    links in memory before anything is encrypted."""
     ENCRYPT = "encrypt"
     """Match features, blind-index tokens, digest, and the fields encrypted for a new record."""
 
@@ -279,8 +276,6 @@ class LinePreparation:
             return prepared
         prepared.record = line.to_domain(source)
         prepared.features = MatchFeatures.of(prepared.record.child)
-        if work is Work.FEATURES:
-            return prepared
         prepared.tokens = {
             (int(kind), self.indexer.token(kind, value))
             for kind, value in blocking_keys(prepared.features)
@@ -308,22 +303,18 @@ _helper_preparation: LinePreparation | None = None
 """The helper process's own preparation: its own vault and data key."""
 
 
-def start_helper_process(
-    keyring: Keyring, database_url: str, clock: Clock, encrypting: bool = True
-) -> None:
+def start_helper_process(keyring: Keyring, database_url: str, clock: Clock) -> None:
     """Runs once in a helper process (ingest's, or the initial load's) as it starts.
 
-    An ``encrypting`` helper writes ciphertexts under a data key of its own (one
-    per process, as everywhere), made and committed over a connection of its own
-    before it encrypts anything; it touches the database for nothing else (one
-    that only validates, for the initial load's first reading, not at all). The
-    keyring reaches it through the pipe to this process's own child, never a file.
+    The helper writes ciphertexts under a data key of its own (one per process, as
+    everywhere), made and committed over a connection of its own before it encrypts
+    anything; it touches the database for nothing else. The keyring reaches it
+    through the pipe to this process's own child, never a file.
     """
     global _helper_preparation
     engine = make_engine(database_url, poolclass=NullPool)
     vault = Vault(keyring, SqlDataKeyStore(engine, clock))
-    if encrypting:
-        vault.prepare()
+    vault.prepare()
     _helper_preparation = LinePreparation(vault, BlindIndexer(keyring), ContentDigester(keyring))
 
 

@@ -9,29 +9,34 @@ each with its audit entry. The result is the index ingest would have built
 from the same files in the same order, and the files count as ingested, so
 sending one again later is a no-op.
 
-Memory holds the match features of every record (about a kilobyte each), not
-the feed lines: the files are read twice, once to link and once to write.
-
-Reading (validation, match features) and writing (validation again,
-encryption, blind-index tokens, digests) are each line's own work, and on
-PostgreSQL helper processes do it, each under a data key of its own (as
-ingest's helper does), so every core works: this process only reads the raw
-lines, links, and copies rows into the database.
+Each file is read once. Every line's own work (validation, match features,
+blind-index tokens, digest, encryption) is done in that reading, on PostgreSQL
+by helper processes, each under a data key of its own (as ingest's helper
+does), so both cores work while this process only hands out raw lines. What
+linking needs (each record's match features, about a kilobyte) stays in
+memory; what writing needs (ciphertexts, keyed tokens, digests) is set aside
+on disk, a chunk to a file, and copied into the database chunk by chunk as
+the records are linked. Nothing set aside is readable without the keys: it is
+what the database will hold, and it is removed as each chunk is written and
+whatever way the load ends.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
+import pickle
+import tempfile
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
@@ -60,25 +65,27 @@ from contactpoint.services.ingest import (
 from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import refresh_statistics
+from contactpoint.store.bulk_load import indexes_built_after
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.store.tables import SourceRecord
 
 CHUNK = 5000
-HELPERS = 1
-"""Helper processes for the writing by default. On the two-core machine it was
-measured on (100,000 children, before the first reading's extra helper), one
-(176.5 s) beat two (186.7 s), which fought this process and the database
-server for the cores; the load before helpers took 206.5 s. The first reading,
-where this process mostly waits, takes one helper more."""
+HELPERS = 2
+"""Helper processes by default: one a core. While they read, this process only
+hands out lines and gathers match features, and the database waits."""
 HELPERS_FROM_BYTES = 1 << 20
 """Feeds together at least this large are prepared by helpers (on PostgreSQL)."""
 HELPERS_AHEAD = 6
 """Chunks handed to the helpers before waiting for the oldest."""
+SPILL_PREFIX = "contactpoint-load-"
+BULK_TABLES = ("source_records", "blind_index")
+"""Written with their secondary indexes and foreign keys set aside, built after."""
 Progress = Callable[[str, int, int | None], None]
-"""(phase, done, total): reading, then linking and writing."""
+"""(phase, done, total): reading, linking and writing, building indexes."""
 LINKING_AND_WRITING = "linking and writing"
+BUILDING_INDEXES = "building indexes"
 SEALED_COLUMNS = tuple(c.name for c in SourceRecord.__table__.columns if c.name.endswith("_enc"))
-"""A record's ciphertext columns: the encrypting helper sends their values in this order."""
+"""A record's ciphertext columns, in the order a prepared line holds their values."""
 RECORD_COLUMNS = (
     "id",
     "source",
@@ -90,7 +97,6 @@ RECORD_COLUMNS = (
     "ended_at",
     *SEALED_COLUMNS,
 )
-T = TypeVar("T")
 
 
 @dataclass
@@ -145,7 +151,7 @@ class _Read(NamedTuple):
 
 
 class _Sealed(NamedTuple):
-    """A kept line as the second reading gives it: ready to copy into the database."""
+    """An upsert line ready to copy into the database, as it is set aside on disk."""
 
     line_number: int
     record_id: bytes
@@ -171,49 +177,62 @@ def _read(items: list[PreparedLine | Rejection]) -> list[_Read | Rejection]:
     ]
 
 
-def _sealed(items: list[PreparedLine | Rejection]) -> list[_Sealed | Rejection]:
-    sealed: list[_Sealed | Rejection] = []
-    for item in items:
-        if isinstance(item, Rejection):
-            sealed.append(item)
-        elif item.columns is None:
-            sealed.append(Rejection(item.line_number, "is no longer a record's upsert"))
-        else:
-            sealed.append(
-                _Sealed(
-                    item.line_number,
-                    item.record_id.bytes,
-                    item.digest,
-                    tuple(item.columns[c] for c in SEALED_COLUMNS),
-                    tuple(item.tokens),
-                )
-            )
+def _sealed(items: list[PreparedLine | Rejection]) -> list[_Sealed]:
+    return [
+        _Sealed(
+            item.line_number,
+            item.record_id.bytes,
+            item.digest,
+            tuple(item.columns[c] for c in SEALED_COLUMNS),
+            tuple(item.tokens),
+        )
+        for item in items
+        if not isinstance(item, Rejection) and item.columns is not None
+    ]
+
+
+def _prepare_chunk(
+    preparation: LinePreparation, source: str, lines: Sequence[RawLine], today: date, spill: Path
+) -> list[_Read | Rejection]:
+    """A chunk's lines prepared whole: what writing needs set aside in ``spill``, what
+    linking needs returned."""
+    items = preparation.chunk(source, lines, today, work=Work.ENCRYPT)
+    spill.write_bytes(pickle.dumps(_sealed(items), protocol=pickle.HIGHEST_PROTOCOL))
+    return _read(items)
+
+
+def _prepare_in_helper(
+    source: str, lines: Sequence[RawLine], today: date, spill: Path
+) -> list[_Read | Rejection]:
+    return _prepare_chunk(helper_preparation(), source, lines, today, spill)
+
+
+def _set_aside(spill: Path) -> list[_Sealed]:
+    """A chunk set aside by :func:`_prepare_chunk`, read back and removed."""
+    sealed: list[_Sealed] = pickle.loads(spill.read_bytes())  # noqa: S301 (written by this load, in its own directory)
+    spill.unlink()
     return sealed
 
 
-def _features_in_helper(
-    source: str, lines: Sequence[RawLine], today: date
-) -> list[_Read | Rejection]:
-    """The first reading, in a helper."""
-    return _read(helper_preparation().chunk(source, lines, today, work=Work.FEATURES))
-
-
-def _sealed_in_helper(
-    source: str, lines: Sequence[RawLine], today: date
-) -> list[_Sealed | Rejection]:
-    """The second reading, in a helper."""
-    return _sealed(helper_preparation().chunk(source, lines, today, work=Work.ENCRYPT))
-
-
 class InitialLoader:
-    """``helpers``: how many helper processes encrypt lines (one more validates them
-    first); ``None`` decides by database and size (:data:`HELPERS` on PostgreSQL
-    for feeds of 1 MiB or more), 0 prepares everything in this process."""
+    """``helpers``: how many helper processes prepare lines; ``None`` decides by
+    database and size (:data:`HELPERS` on PostgreSQL for feeds of 1 MiB or more), 0
+    prepares everything in this process. ``spill_dir``: where prepared chunks wait to
+    be written (a private directory is made in it; the system's temporary directory
+    if not given)."""
 
-    def __init__(self, tools: FeedTools, *, chunk: int = CHUNK, helpers: int | None = None) -> None:
+    def __init__(
+        self,
+        tools: FeedTools,
+        *,
+        chunk: int = CHUNK,
+        helpers: int | None = None,
+        spill_dir: Path | None = None,
+    ) -> None:
         self._tools = tools
         self._chunk = chunk
         self._helpers = helpers
+        self._spill_dir = spill_dir
         self._preparation = LinePreparation(tools.vault, tools.indexer, tools.digester)
         self.helped_lines = 0
         """Lines helper processes prepared in the last load (for tests and diagnosis)."""
@@ -225,14 +244,15 @@ class InitialLoader:
         self._refuse_unless_empty(feeds)
         opened = [self._open(source, path) for source, path in feeds]
         self.helped_lines = 0
-        helpers = self._helper_count(opened)
-        with ExitStack() as stack:
-            # One helper more for the first reading: this process then only waits.
-            pool = self._start_helpers(helpers + 1 if helpers else 0, stack, encrypting=False)
-            entries = self._read(opened, pool, tick)
-        with ExitStack() as stack:
-            pool = self._start_helpers(helpers, stack, encrypting=True)
-            written_children = self._write(opened, entries, pool, tick)
+        with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=self._spill_dir) as spill:
+            with ExitStack() as stack:
+                pool = self._start_helpers(self._helper_count(opened), stack)
+                entries, chunks = self._read(opened, pool, Path(spill), tick)
+            tables = len(BULK_TABLES)
+            with indexes_built_after(self._tools.sessions, BULK_TABLES):
+                written_children = self._write(chunks, entries, tick)
+                tick(BUILDING_INDEXES, 0, tables)
+            tick(BUILDING_INDEXES, tables, tables)
         with self._tools.sessions.begin() as session:
             refresh_statistics(session, ("source_records", "blind_index", "children"))
             for feed in opened:
@@ -284,15 +304,12 @@ class InitialLoader:
         return _Feed(source, path, digest, IngestReport(source=source, file=path.name))
 
     def _helper_count(self, feeds: Sequence[_Feed]) -> int:
-        """Helpers for the writing (the first reading takes one more)."""
         if self._helpers is not None:
             return self._helpers
         size = sum(feed.path.stat().st_size for feed in feeds)
         return HELPERS if size >= HELPERS_FROM_BYTES else 0
 
-    def _start_helpers(
-        self, count: int, stack: ExitStack, *, encrypting: bool
-    ) -> ProcessPoolExecutor | None:
+    def _start_helpers(self, count: int, stack: ExitStack) -> ProcessPoolExecutor | None:
         database_url = helper_database_url(self._tools) if count > 0 else None
         if database_url is None:
             return None
@@ -300,22 +317,18 @@ class InitialLoader:
             max_workers=count,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=start_helper_process,
-            initargs=(self._tools.vault.keyring, database_url, self._tools.clock, encrypting),
+            initargs=(self._tools.vault.keyring, database_url, self._tools.clock),
         )
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         stack.enter_context(quick_handoffs())
         return pool
 
-    def _raw_chunks(
-        self, feeds: Sequence[_Feed], keep: Callable[[str, int], bool] | None = None
-    ) -> Iterator[tuple[_Feed, list[RawLine]]]:
-        """Each feed's raw lines (only those ``keep`` wants), a chunk at a time."""
+    def _raw_chunks(self, feeds: Sequence[_Feed]) -> Iterator[tuple[_Feed, list[RawLine]]]:
+        """Each feed's raw lines, a chunk at a time."""
         for feed in feeds:
             chunk: list[RawLine] = []
             with open_feed(feed.path) as stream:
                 for raw in read_lines(stream):
-                    if keep is not None and not keep(feed.source, raw.number):
-                        continue
                     chunk.append(raw)
                     if len(chunk) >= self._chunk:
                         yield feed, chunk
@@ -326,57 +339,44 @@ class InitialLoader:
     def _prepared(
         self,
         chunks: Iterator[tuple[_Feed, list[RawLine]]],
-        here: Callable[[str, list[RawLine], date], list[T]],
-        in_helper: Callable[[str, Sequence[RawLine], date], list[T]],
         pool: ProcessPoolExecutor | None,
-        *,
-        thread: bool,
-    ) -> Iterator[tuple[_Feed, list[T]]]:
-        """Chunks prepared in order: by the helpers, several ahead, or else here (on a
-        ``thread`` ahead, while the previous chunk is written)."""
+        spill: Path,
+    ) -> Iterator[tuple[_Feed, list[_Read | Rejection], Path]]:
+        """Chunks prepared in order, by the helpers several ahead, or else here."""
         today = self._tools.clock.today()
+        files = (spill / f"{number:08d}.chunk" for number in itertools.count())
         if pool is None:
-            prepared = ((feed, here(feed.source, lines, today)) for feed, lines in chunks)
-            if not thread:
-                yield from prepared
-                return
-            with Prefetch(prepared) as ahead:
-                yield from ahead
+            self._tools.vault.prepare()
+            for (feed, lines), path in zip(chunks, files, strict=False):
+                yield feed, _prepare_chunk(self._preparation, feed.source, lines, today, path), path
             return
-        pending: deque[tuple[_Feed, Future[list[T]]]] = deque()
+        pending: deque[tuple[_Feed, Future[list[_Read | Rejection]], Path]] = deque()
 
-        def oldest() -> tuple[_Feed, list[T]]:
-            feed, future = pending.popleft()
+        def oldest() -> tuple[_Feed, list[_Read | Rejection], Path]:
+            feed, future, path = pending.popleft()
             items = future.result()
             self.helped_lines += len(items)
-            return feed, items
+            return feed, items, path
 
-        for feed, lines in chunks:
-            pending.append((feed, pool.submit(in_helper, feed.source, lines, today)))
+        for (feed, lines), path in zip(chunks, files, strict=False):
+            pending.append(
+                (feed, pool.submit(_prepare_in_helper, feed.source, lines, today, path), path)
+            )
             while len(pending) >= HELPERS_AHEAD:
                 yield oldest()
         while pending:
             yield oldest()
 
-    def _features_here(
-        self, source: str, lines: list[RawLine], today: date
-    ) -> list[_Read | Rejection]:
-        return _read(self._preparation.chunk(source, lines, today, work=Work.FEATURES))
-
-    def _sealed_here(
-        self, source: str, lines: list[RawLine], today: date
-    ) -> list[_Sealed | Rejection]:
-        return _sealed(self._preparation.chunk(source, lines, today, work=Work.ENCRYPT))
-
     def _read(
-        self, feeds: Sequence[_Feed], pool: ProcessPoolExecutor | None, tick: Progress
-    ) -> list[_Entry]:
-        """Validate every line; the last upsert of each record is the one kept."""
+        self, feeds: Sequence[_Feed], pool: ProcessPoolExecutor | None, spill: Path, tick: Progress
+    ) -> tuple[list[_Entry], list[tuple[_Feed, Path]]]:
+        """Prepare every line; the last upsert of each record is the one kept. The
+        entries to link, and the chunks set aside, in file order."""
         entries: dict[tuple[str, str], _Entry] = {}
+        chunks: list[tuple[_Feed, Path]] = []
         done = 0
-        for feed, items in self._prepared(
-            self._raw_chunks(feeds), self._features_here, _features_in_helper, pool, thread=False
-        ):
+        for feed, items, path in self._prepared(self._raw_chunks(feeds), pool, spill):
+            chunks.append((feed, path))
             counts = feed.report.counts
             for item in items:
                 feed.report.lines = item.line_number
@@ -408,37 +408,38 @@ class InitialLoader:
             done += len(items)
             tick("reading", done, None)
         tick("reading", done, done)
-        return list(entries.values())
+        return list(entries.values()), chunks
 
     def _write(
-        self,
-        feeds: Sequence[_Feed],
-        entries: Sequence[_Entry],
-        pool: ProcessPoolExecutor | None,
-        tick: Progress,
+        self, chunks: Sequence[tuple[_Feed, Path]], entries: Sequence[_Entry], tick: Progress
     ) -> int:
-        """The kept lines read again and encrypted (by the helpers, or on a thread
-        here), each chunk linked in memory, in file order, as it is copied into the
-        database: linking needs no ciphertext, and the helpers need no link."""
+        """The chunks set aside, read back (on a thread, ahead) and each linked in memory,
+        in file order, and copied into the database on a writer thread, one chunk at a
+        time in order, while the next chunk is linked: linking needs no ciphertext, and
+        the database works while this process links."""
         final = {(e.source, e.line_number): e for e in entries}
         linkage = InMemoryLinkage(self._tools.linker, new_contactpoint_id)
         written_children: set[str] = set()
         done = 0
-        self._tools.vault.prepare()
-        kept = self._raw_chunks(feeds, lambda source, number: (source, number) in final)
-        for feed, items in self._prepared(
-            kept, self._sealed_here, _sealed_in_helper, pool, thread=True
-        ):
-            rows = self._rows(feed, items, final, linkage, written_children)
-            self._store_chunk(rows)
-            done += len(rows.records)
-            tick(LINKING_AND_WRITING, done, len(entries))
+        aside = ((feed, _set_aside(path)) for feed, path in chunks)
+        writing: Future[None] | None = None
+        with Prefetch(aside) as ahead, ThreadPoolExecutor(1, "load-writer") as writer:
+            for feed, items in ahead:
+                rows = self._rows(feed, items, final, linkage, written_children)
+                if writing is not None:
+                    writing.result()
+                    tick(LINKING_AND_WRITING, done, len(entries))
+                writing = writer.submit(self._store_chunk, rows)
+                done += len(rows.records)
+            if writing is not None:
+                writing.result()
+        tick(LINKING_AND_WRITING, done, len(entries))
         return len(written_children)
 
     def _rows(
         self,
         feed: _Feed,
-        items: Sequence[_Sealed | Rejection],
+        items: Sequence[_Sealed],
         final: dict[tuple[str, int], _Entry],
         linkage: InMemoryLinkage,
         written_children: set[str],
@@ -447,12 +448,9 @@ class InitialLoader:
         tally = feed.report.counts
         rows = _ChunkRows()
         for sealed in items:
-            if isinstance(sealed, Rejection):
-                raise ContactPointError(
-                    f"{feed.path.name} line {sealed.line_number} {sealed.reason}: the file "
-                    "changed during the load. Restore it, empty the index and load again."
-                )
-            entry = final[(feed.source, sealed.line_number)]
+            entry = final.get((feed.source, sealed.line_number))
+            if entry is None:
+                continue  # a later line of the record's replaced or ended it
             record_id = uuid.UUID(bytes=sealed.record_id)
             placement = linkage.place(entry.features)
             decision = placement.decision
