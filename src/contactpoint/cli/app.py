@@ -265,7 +265,7 @@ def load_command(
         Path | None,
         typer.Option(
             help="Where encrypted records wait between reading and writing, removed as they "
-            "are written (about 1.3 KB a record). Default: the ContactPoint home.",
+            "are written (about 1.5 KB a record). Default: the ContactPoint home.",
             show_default=False,
         ),
     ] = None,
