@@ -2,9 +2,9 @@
 
 Incremental ingest asks the database for candidates batch by batch; for tens
 of millions of records that is tens of millions of round trips. Here every
-feed is read and validated first, every record is linked in memory by the
-same linker over the same blocking keys (:mod:`contactpoint.identity.batch`),
-and only then is everything encrypted and written in large bulk transactions,
+feed is read, validated and encrypted first, then every record is linked in
+memory by the same linker over the same blocking keys
+(:mod:`contactpoint.identity.batch`) and written in large bulk transactions,
 each with its audit entry. The result is the index ingest would have built
 from the same files in the same order, and the files count as ingested, so
 sending one again later is a no-op.
