@@ -34,9 +34,13 @@ class InMemoryLinkage:
     _shielded: set[str] = field(default_factory=set)
     _provisional: set[str] = field(default_factory=set)
 
-    def candidates(self, record: MatchFeatures) -> list[Candidate]:
+    def candidates(
+        self, record: MatchFeatures, keys: set[BlockingKey] | None = None
+    ) -> list[Candidate]:
+        """Every record of every child filed under one of the record's keys (``keys``
+        when the caller has them already)."""
         children: set[str] = set()
-        for key in blocking_keys(record):
+        for key in blocking_keys(record) if keys is None else keys:
             found = self._by_key.get(key)
             if found:
                 children |= found
@@ -52,7 +56,8 @@ class InMemoryLinkage:
         ]
 
     def place(self, record: MatchFeatures) -> Placement:
-        decision = self.linker.decide(record, self.candidates(record))
+        keys = blocking_keys(record)
+        decision = self.linker.decide(record, self.candidates(record, keys))
         created = decision.outcome is not Outcome.LINK or decision.child_id is None
         child_id = self.new_child_id() if created else str(decision.child_id)
         if created and decision.shield:
@@ -60,6 +65,6 @@ class InMemoryLinkage:
         if created and decision.outcome is Outcome.REVIEW:
             self._provisional.add(child_id)
         self._records[child_id].append(record)
-        for key in blocking_keys(record):
+        for key in keys:
             self._by_key[key].add(child_id)
         return Placement(child_id, decision, created)
