@@ -39,8 +39,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from contactpoint.audit.trail import record
+from contactpoint.audit.trail import Actor, record
+from contactpoint.clock import Clock
 from contactpoint.domain.contactpoint_id import new_contactpoint_id
 from contactpoint.domain.vocabulary import FeedAction
 from contactpoint.entropy import random_uuid
@@ -62,10 +65,10 @@ from contactpoint.services.ingest import (
     quick_handoffs,
     start_helper_process,
 )
-from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
 from contactpoint.store.bulk import refresh_statistics
 from contactpoint.store.bulk_load import indexes_built_after
+from contactpoint.store.database import make_engine, session_factory
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.store.tables import SourceRecord
 
@@ -77,6 +80,8 @@ HELPERS_FROM_BYTES = 1 << 20
 """Feeds together at least this large are prepared by helpers (on PostgreSQL)."""
 HELPERS_AHEAD = 6
 """Chunks handed to the helpers before waiting for the oldest."""
+WRITES_AHEAD = 2
+"""Linked chunks handed to the writer before waiting for the oldest."""
 SPILL_PREFIX = "contactpoint-load-"
 BULK_TABLES = ("source_records", "blind_index")
 """Written with their secondary indexes and foreign keys set aside, built after."""
@@ -105,6 +110,9 @@ class _Entry:
     source_record_id: str
     line_number: int
     features: MatchFeatures
+    record_id: bytes
+    chunk: int
+    """Which chunk set aside holds its ciphertexts."""
 
 
 @dataclass
@@ -116,14 +124,85 @@ class _Feed:
 
 
 @dataclass
-class _ChunkRows:
+class _WriteJob:
+    """A linked chunk, as the writer gets it: where its ciphertexts wait, and what
+    linking decided for each of its kept lines."""
+
+    spill: Path
+    source: str
+    now: datetime
+    placed: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """Line number to (child, source record id), for the lines kept."""
     children: list[dict[str, Any]] = field(default_factory=list)
-    records: list[tuple[Any, ...]] = field(default_factory=list)
-    """In the order of :data:`RECORD_COLUMNS`."""
-    tokens: list[tuple[Any, ...]] = field(default_factory=list)
-    """In the order of :data:`~contactpoint.store.source_records.TOKEN_COLUMNS`."""
     reviews: list[dict[str, Any]] = field(default_factory=list)
     counts: IngestCounts = field(default_factory=IngestCounts)
+
+
+@dataclass(frozen=True)
+class _Writing:
+    """What writing a chunk needs besides the chunk: where, and who is audited."""
+
+    sessions: sessionmaker[Session]
+    audit_key: bytes
+    clock: Clock
+    actor: Actor
+
+
+def _write_chunk(writing: _Writing, job: _WriteJob) -> int:
+    """Read a linked chunk back from disk and copy it in, in one transaction with its
+    audit entry; the records written."""
+    records: list[tuple[Any, ...]] = []
+    tokens: list[tuple[Any, ...]] = []
+    for sealed in _set_aside(job.spill):
+        placed = job.placed.get(sealed.line_number)
+        if placed is None:
+            continue  # a later line of the record's replaced or ended it
+        child_id, source_record_id = placed
+        record_id = uuid.UUID(bytes=sealed.record_id)
+        records.append(
+            (
+                record_id,
+                job.source,
+                source_record_id,
+                child_id,
+                sealed.digest,
+                job.now,
+                job.now,
+                None,
+                *sealed.columns,
+            )
+        )
+        tokens.extend((kind, token, record_id, child_id) for kind, token in sealed.tokens)
+    with writing.sessions.begin() as session:
+        store.insert_children(session, job.children)
+        store.copy_records(session, RECORD_COLUMNS, records)
+        store.copy_tokens(session, tokens)
+        store.insert_review_items(session, job.reviews)
+        record(
+            session,
+            key=writing.audit_key,
+            clock=writing.clock,
+            actor=writing.actor,
+            action="load.batch",
+            details={"records": len(records), **asdict(job.counts)},
+        )
+    return len(records)
+
+
+_writer: _Writing | None = None
+"""The writer process's own connection and audit context."""
+
+
+def _start_writer_process(database_url: str, audit_key: bytes, clock: Clock, actor: Actor) -> None:
+    global _writer
+    engine = make_engine(database_url, poolclass=NullPool)
+    _writer = _Writing(session_factory(engine), audit_key, clock, actor)
+
+
+def _write_in_writer(job: _WriteJob) -> int:
+    if _writer is None:
+        raise RuntimeError("the writer process was not started")
+    return _write_chunk(_writer, job)
 
 
 @dataclass
@@ -148,6 +227,7 @@ class _Read(NamedTuple):
     ends: bool
     features: MatchFeatures | None
     """``None`` for an ``end`` line."""
+    record_id: bytes
 
 
 class _Sealed(NamedTuple):
@@ -172,6 +252,7 @@ def _read(items: list[PreparedLine | Rejection]) -> list[_Read | Rejection]:
             item.source_record_id,
             item.action is FeedAction.END,
             item.features,
+            item.record_id.bytes,
         )
         for item in items
     ]
@@ -232,6 +313,7 @@ class InitialLoader:
         self._tools = tools
         self._chunk = chunk
         self._helpers = helpers
+        self._writer_process = False
         self._spill_dir = spill_dir
         self._preparation = LinePreparation(tools.vault, tools.indexer, tools.digester)
         self.helped_lines = 0
@@ -246,7 +328,9 @@ class InitialLoader:
         self.helped_lines = 0
         with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=self._spill_dir) as spill:
             with ExitStack() as stack:
-                pool = self._start_helpers(self._helper_count(opened), stack)
+                helpers = self._helper_count(opened)
+                self._writer_process = helpers > 0
+                pool = self._start_helpers(helpers, stack)
                 entries, chunks = self._read(opened, pool, Path(spill), tick)
             tables = len(BULK_TABLES)
             with indexes_built_after(self._tools.sessions, BULK_TABLES):
@@ -403,7 +487,12 @@ class InitialLoader:
                 if key in entries:
                     counts.updated += 1
                 entries[key] = _Entry(
-                    feed.source, item.source_record_id, item.line_number, item.features
+                    feed.source,
+                    item.source_record_id,
+                    item.line_number,
+                    item.features,
+                    item.record_id,
+                    len(chunks) - 1,
                 )
             done += len(items)
             tick("reading", done, None)
@@ -413,91 +502,83 @@ class InitialLoader:
     def _write(
         self, chunks: Sequence[tuple[_Feed, Path]], entries: Sequence[_Entry], tick: Progress
     ) -> int:
-        """The chunks set aside, read back (on a thread, ahead) and each linked in memory,
-        in file order, and copied into the database on a writer thread, one chunk at a
-        time in order, while the next chunk is linked: linking needs no ciphertext, and
-        the database works while this process links."""
-        final = {(e.source, e.line_number): e for e in entries}
+        """Each chunk's kept records linked in memory, in file order, while a writer
+        copies the chunk before into the database: on PostgreSQL a process of its own,
+        which reads the chunk's ciphertexts back from disk itself, so this process only
+        links; else a thread here."""
+        by_chunk: dict[int, list[_Entry]] = {}
+        for entry in entries:
+            by_chunk.setdefault(entry.chunk, []).append(entry)
         linkage = InMemoryLinkage(self._tools.linker, new_contactpoint_id)
         written_children: set[str] = set()
         done = 0
-        aside = ((feed, _set_aside(path)) for feed, path in chunks)
-        writing: Future[None] | None = None
-        with Prefetch(aside) as ahead, ThreadPoolExecutor(1, "load-writer") as writer:
-            for feed, items in ahead:
-                rows = self._rows(feed, items, final, linkage, written_children)
-                if writing is not None:
-                    writing.result()
+        with ExitStack() as stack:
+            submit = self._start_writer(stack)
+            pending: deque[Future[int]] = deque()
+            for number, (feed, path) in enumerate(chunks):
+                kept = sorted(by_chunk.pop(number, []), key=lambda e: e.line_number)
+                job = self._link(feed, path, kept, linkage, written_children)
+                pending.append(submit(job))
+                while len(pending) >= WRITES_AHEAD:
+                    done += pending.popleft().result()
                     tick(LINKING_AND_WRITING, done, len(entries))
-                writing = writer.submit(self._store_chunk, rows)
-                done += len(rows.records)
-            if writing is not None:
-                writing.result()
+            while pending:
+                done += pending.popleft().result()
         tick(LINKING_AND_WRITING, done, len(entries))
         return len(written_children)
 
-    def _rows(
+    def _start_writer(self, stack: ExitStack) -> Callable[[_WriteJob], Future[int]]:
+        database_url = helper_database_url(self._tools)
+        if database_url is None or not self._writer_process:
+            threads = stack.enter_context(ThreadPoolExecutor(1, "load-writer"))
+            return lambda job: threads.submit(self._store_chunk, job)
+        process = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_writer_process,
+            initargs=(database_url, self._tools.audit_key, self._tools.clock, self._tools.actor),
+        )
+        stack.callback(process.shutdown, wait=True, cancel_futures=True)
+        return lambda job: process.submit(_write_in_writer, job)
+
+    def _store_chunk(self, job: _WriteJob) -> int:
+        writing = _Writing(
+            self._tools.sessions, self._tools.audit_key, self._tools.clock, self._tools.actor
+        )
+        return _write_chunk(writing, job)
+
+    def _link(
         self,
         feed: _Feed,
-        items: Sequence[_Sealed],
-        final: dict[tuple[str, int], _Entry],
+        spill: Path,
+        kept: Sequence[_Entry],
         linkage: InMemoryLinkage,
         written_children: set[str],
-    ) -> _ChunkRows:
+    ) -> _WriteJob:
+        """One chunk's kept records linked, in file order: what its writing needs."""
         now = self._tools.clock.now()
         tally = feed.report.counts
-        rows = _ChunkRows()
-        for sealed in items:
-            entry = final.get((feed.source, sealed.line_number))
-            if entry is None:
-                continue  # a later line of the record's replaced or ended it
-            record_id = uuid.UUID(bytes=sealed.record_id)
+        job = _WriteJob(spill, feed.source, now)
+        for entry in kept:
             placement = linkage.place(entry.features)
             decision = placement.decision
             child_id = placement.child_id
+            job.placed[entry.line_number] = (child_id, entry.source_record_id)
             if child_id not in written_children:
                 written_children.add(child_id)
-                rows.children.append(_child_row(child_id, decision.shield, now))
+                job.children.append(_child_row(child_id, decision.shield, now))
             if decision.outcome is Outcome.LINK:
                 tally.linked += 1
-                rows.counts.linked += 1
+                job.counts.linked += 1
             elif decision.outcome is Outcome.REVIEW:
                 tally.queued_for_review += 1
-                rows.counts.queued_for_review += 1
-                rows.reviews.append(_review_row(record_id, child_id, decision, now))
+                job.counts.queued_for_review += 1
+                record_id = uuid.UUID(bytes=entry.record_id)
+                job.reviews.append(_review_row(record_id, child_id, decision, now))
             else:
                 tally.created += 1
-                rows.counts.created += 1
-            rows.records.append(
-                (
-                    record_id,
-                    entry.source,
-                    entry.source_record_id,
-                    child_id,
-                    sealed.digest,
-                    now,
-                    now,
-                    None,
-                    *sealed.columns,
-                )
-            )
-            rows.tokens.extend((kind, token, record_id, child_id) for kind, token in sealed.tokens)
-        return rows
-
-    def _store_chunk(self, rows: _ChunkRows) -> None:
-        with self._tools.sessions.begin() as session:
-            store.insert_children(session, rows.children)
-            store.copy_records(session, RECORD_COLUMNS, rows.records)
-            store.copy_tokens(session, rows.tokens)
-            store.insert_review_items(session, rows.reviews)
-            record(
-                session,
-                key=self._tools.audit_key,
-                clock=self._tools.clock,
-                actor=self._tools.actor,
-                action="load.batch",
-                details={"records": len(rows.records), **asdict(rows.counts)},
-            )
+                job.counts.created += 1
+        return job
 
 
 def _child_row(child_id: str, shield: bool, now: datetime) -> dict[str, Any]:

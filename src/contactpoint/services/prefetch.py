@@ -3,7 +3,7 @@
 The database's round trips release the GIL, so validation, blocking tokens and
 encryption of the next batch run while this batch waits on the server: on a
 two-core machine the client and the database then work side by side instead
-of taking turns. Used by ingest and by the initial load.
+of taking turns. Used by ingest.
 """
 
 from __future__ import annotations
