@@ -313,7 +313,6 @@ class InitialLoader:
         self._tools = tools
         self._chunk = chunk
         self._helpers = helpers
-        self._writer_process = False
         self._spill_dir = spill_dir
         self._preparation = LinePreparation(tools.vault, tools.indexer, tools.digester)
         self.helped_lines = 0
@@ -327,14 +326,13 @@ class InitialLoader:
         opened = [self._open(source, path) for source, path in feeds]
         self.helped_lines = 0
         with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=self._spill_dir) as spill:
+            helpers = self._helper_count(opened)
             with ExitStack() as stack:
-                helpers = self._helper_count(opened)
-                self._writer_process = helpers > 0
                 pool = self._start_helpers(helpers, stack)
                 entries, chunks = self._read(opened, pool, Path(spill), tick)
             tables = len(BULK_TABLES)
             with indexes_built_after(self._tools.sessions, BULK_TABLES):
-                written_children = self._write(chunks, entries, tick)
+                written_children = self._write(chunks, entries, tick, own_process=helpers > 0)
                 tick(BUILDING_INDEXES, 0, tables)
             tick(BUILDING_INDEXES, tables, tables)
         with self._tools.sessions.begin() as session:
@@ -500,7 +498,12 @@ class InitialLoader:
         return list(entries.values()), chunks
 
     def _write(
-        self, chunks: Sequence[tuple[_Feed, Path]], entries: Sequence[_Entry], tick: Progress
+        self,
+        chunks: Sequence[tuple[_Feed, Path]],
+        entries: Sequence[_Entry],
+        tick: Progress,
+        *,
+        own_process: bool,
     ) -> int:
         """Each chunk's kept records linked in memory, in file order, while a writer
         copies the chunk before into the database: on PostgreSQL a process of its own,
@@ -513,7 +516,7 @@ class InitialLoader:
         written_children: set[str] = set()
         done = 0
         with ExitStack() as stack:
-            submit = self._start_writer(stack)
+            submit = self._start_writer(stack, own_process=own_process)
             pending: deque[Future[int]] = deque()
             for number, (feed, path) in enumerate(chunks):
                 kept = sorted(by_chunk.pop(number, []), key=lambda e: e.line_number)
@@ -527,9 +530,13 @@ class InitialLoader:
         tick(LINKING_AND_WRITING, done, len(entries))
         return len(written_children)
 
-    def _start_writer(self, stack: ExitStack) -> Callable[[_WriteJob], Future[int]]:
-        database_url = helper_database_url(self._tools)
-        if database_url is None or not self._writer_process:
+    def _start_writer(
+        self, stack: ExitStack, *, own_process: bool
+    ) -> Callable[[_WriteJob], Future[int]]:
+        """A writer process of its own where ``own_process`` asks for one and PostgreSQL can be
+        reached from it; else a thread here."""
+        database_url = helper_database_url(self._tools) if own_process else None
+        if database_url is None:
             threads = stack.enter_context(ThreadPoolExecutor(1, "load-writer"))
             return lambda job: threads.submit(self._store_chunk, job)
         process = ProcessPoolExecutor(
