@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -68,7 +69,10 @@ class SourceRecord(Base):
     """One source's statement about one child, every personal value encrypted."""
 
     __tablename__ = "source_records"
-    __table_args__ = (UniqueConstraint("source", "source_record_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_record_id"),
+        Index("uq_source_records_id_child_id", "id", "child_id", unique=True),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
@@ -97,14 +101,29 @@ class SourceRecord(Base):
 
 
 class BlindIndexEntry(Base):
+    """One keyed blocking token of one record, with the child the record belongs to.
+
+    The child is kept here so a search finds children without a join, and one
+    foreign key, on (record, child), makes the database hold it to the record's
+    own child: a record moved to another child carries its tokens with it
+    (``ON UPDATE CASCADE``), and no token can name a child its record is not
+    filed under. One check per token, where a key on each column took two.
+    """
+
     __tablename__ = "blind_index"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["record_id", "child_id"],
+            ["source_records.id", "source_records.child_id"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+    )
 
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     token: Mapped[int] = mapped_column(Integer, primary_key=True)
-    record_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+    child_id: Mapped[str] = mapped_column(String(14))
 
 
 class IdentityChange(Base):
