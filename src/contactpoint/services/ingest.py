@@ -878,4 +878,4 @@ class FeedIngestor:
             [row for rows in pending.tokens.values() for row in rows],
         )
         store.insert_review_items(session, pending.reviews)
-        store.touch_children(session, pending.touched, now)
+        store.touch_children(session, pending.touched - {c["id"] for c in pending.children}, now)
