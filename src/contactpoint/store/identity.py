@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from contactpoint.domain.identity_change import Change, ChangeKind, ChildState, Move
 from contactpoint.domain.review_item import ReviewCandidate, ReviewStatus, parse_candidates
 from contactpoint.store.tables import (
+    BlindIndexEntry,
     Child,
     IdentityChange,
     ReviewItem,
@@ -176,14 +177,18 @@ def record_sources(session: Session, record_ids: Collection[uuid.UUID]) -> dict[
 
 
 def move_records(session: Session, moves: Sequence[Move]) -> None:
-    """File each record under its new child: the record, its open items, and its tokens
-    (which the foreign key on ``blind_index`` carries with the record)."""
+    """File each record under its new child: the record, its tokens, its open items."""
     by_destination: dict[str, list[uuid.UUID]] = defaultdict(list)
     for move in moves:
         by_destination[move.to_child].append(move.record_id)
     for child_id, record_ids in sorted(by_destination.items()):
         session.execute(
             update(SourceRecord).where(SourceRecord.id.in_(record_ids)).values(child_id=child_id)
+        )
+        session.execute(
+            update(BlindIndexEntry)
+            .where(BlindIndexEntry.record_id.in_(record_ids))
+            .values(child_id=child_id)
         )
         session.execute(
             update(ReviewItem)

@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -69,10 +68,7 @@ class SourceRecord(Base):
     """One source's statement about one child, every personal value encrypted."""
 
     __tablename__ = "source_records"
-    __table_args__ = (
-        UniqueConstraint("source", "source_record_id"),
-        Index("uq_source_records_id_child_id", "id", "child_id", unique=True),
-    )
+    __table_args__ = (UniqueConstraint("source", "source_record_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
@@ -103,22 +99,14 @@ class SourceRecord(Base):
 class BlindIndexEntry(Base):
     """One keyed blocking token of one record, with the child the record belongs to.
 
-    The child is kept here so a search finds children without a join, and one
-    foreign key, on (record, child), makes the database hold it to the record's
-    own child: a record moved to another child carries its tokens with it
-    (``ON UPDATE CASCADE``), and no token can name a child its record is not
-    filed under. One check per token, where a key on each column took two.
+    The child is kept here so a search finds children without a join. The table
+    is an index derived from the records, without foreign keys (migration 0007):
+    every write of a token writes its record's child, every move of a record
+    moves its tokens in the same transaction (store/identity.py), and no search
+    or link trusts a token's child without scoring that child's own records.
     """
 
     __tablename__ = "blind_index"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["record_id", "child_id"],
-            ["source_records.id", "source_records.child_id"],
-            ondelete="CASCADE",
-            onupdate="CASCADE",
-        ),
-    )
 
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     token: Mapped[int] = mapped_column(Integer, primary_key=True)
