@@ -222,6 +222,40 @@ def fresh_postgres_database(admin_url: str, *, keep: bool = False) -> Iterator[s
         admin.dispose()
 
 
+@contextmanager
+def copy_of_kept_index(
+    admin_url: str, kept: Path, workdir: Path
+) -> Iterator[tuple[str, Path, int]]:
+    """A copy of the index ``benchmarks/linkage.py --keep-for-search DIR`` kept, and a copy
+    of its keys, both removed afterwards whatever happens: (URL, home, children)."""
+    try:
+        meta = json.loads((kept / "search-bench.json").read_text(encoding="utf-8"))
+        template = make_url(meta["database_url"]).database
+        children = int(meta["children"])
+        keys = Path(meta["home"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchmarkError(
+            f"{kept} is not a directory kept by benchmarks/linkage.py --keep-for-search "
+            f"({type(exc).__name__}); make one with that command first"
+        ) from None
+    name = f"cp_bench_{secrets.token_hex(6)}"
+    home = workdir / f"home-into-{name}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        try:
+            shutil.copytree(keys, home)
+            url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+            yield url, home, children
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def database_mib(database: str, home: Path, url: str | None) -> float:
     if database == "sqlite":
         files = [home / "contactpoint.db", home / "contactpoint.db-wal"]
@@ -274,9 +308,11 @@ def measure_case(
     admin_url: str,
     *,
     helper: bool = True,
+    into: Path | None = None,
 ) -> list[Measurement]:
     """A first ingest and a re-ingest; with ``helper=False`` a first ingest only, with the
-    helper process turned off (the reference the helper is measured against)."""
+    helper process turned off (the reference the helper is measured against); with
+    ``into``, a first ingest only, into a copy of the index kept there (PostgreSQL)."""
     command = contactpoint_command()
     home = workdir / f"home-{database}-{lines}"
     runs = ("first", "re-ingest") if helper else ("first, no helper",)
@@ -323,6 +359,13 @@ def measure_case(
         return measurements
 
     try:
+        if into is not None:
+            with copy_of_kept_index(admin_url, into, workdir) as (url, kept_home, children):
+                home = kept_home
+                env["CONTACTPOINT_HOME"] = str(kept_home)
+                runs = (f"first into {children:,}",)
+                console.print(f"  ingesting into a copy of the index of {children:,} children")
+                return run_all(url)
         if database == "postgresql":
             with fresh_postgres_database(admin_url) as url:
                 return run_all(url)
@@ -390,6 +433,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="skip the PostgreSQL first ingest with the helper process turned off",
     )
     parser.add_argument(
+        "--into",
+        type=Path,
+        metavar="DIR",
+        help="also ingest each feed into a copy of the index kept in DIR by "
+        "benchmarks/linkage.py --keep-for-search DIR (PostgreSQL): incremental ingest "
+        "at that population's size",
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("CONTACTPOINT_BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
         help="PostgreSQL URL of a database to run CREATE DATABASE from",
@@ -452,6 +503,12 @@ def main(argv: list[str] | None = None) -> int:
                     measurements.extend(
                         measure_case(
                             database, lines, feed, stats, workdir, args.pg_admin_url, helper=False
+                        )
+                    )
+                if database == "postgresql" and args.into is not None:
+                    measurements.extend(
+                        measure_case(
+                            database, lines, feed, stats, workdir, args.pg_admin_url, into=args.into
                         )
                     )
             feed.unlink()
