@@ -34,8 +34,8 @@ def serve_app(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     from the environment, so ``runtime`` must be the one the environment names.
 
     The web application is imported here, not with the CLI: building it (every
-    route's models) took 0.6 s, which every other command paid at start-up,
-    each feed's ingest included.
+    route's models) added 0.3 s to the start-up of every other command, each
+    feed's ingest included.
     """
     import uvicorn
 
