@@ -74,7 +74,13 @@ from contactpoint.vault.record_cipher import (
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
+"""Lines a transaction. Into an index that already holds records, a batch's lines
+share many candidate children, read once a batch: at 100,000 children, feed by
+feed, 2,000 lines a batch ingested 11–15 % faster than 500 (5,000: 3–5 % more
+again). The identity lock is held for a batch (about a second into an index of
+100,000 children, several into one of a million), so a review decision made
+during an ingest waits up to that long."""
 ANALYZE_AFTER = 5000
 FEATURE_CACHE = 200_000
 """Decrypted match features kept between batches: a feed's later lines often
