@@ -322,9 +322,9 @@ def measure_case(
         for key, value in os.environ.items()
         if not key.startswith("CONTACTPOINT_") or key == "CONTACTPOINT_LOG_LEVEL"
     }
-    env["CONTACTPOINT_HOME"] = str(home)
 
-    def run_all(url: str | None) -> list[Measurement]:
+    def run_all(url: str | None, home: Path, runs: tuple[str, ...]) -> list[Measurement]:
+        env["CONTACTPOINT_HOME"] = str(home)
         if url is not None:
             env["CONTACTPOINT_DATABASE_URL"] = url
         require_success("contactpoint init", run_child([command, "init"], env, workdir))
@@ -361,15 +361,12 @@ def measure_case(
     try:
         if into is not None:
             with copy_of_kept_index(admin_url, into, workdir) as (url, kept_home, children):
-                home = kept_home
-                env["CONTACTPOINT_HOME"] = str(kept_home)
-                runs = (f"first into {children:,}",)
                 console.print(f"  ingesting into a copy of the index of {children:,} children")
-                return run_all(url)
+                return run_all(url, kept_home, (f"first into {children:,}",))
         if database == "postgresql":
             with fresh_postgres_database(admin_url) as url:
-                return run_all(url)
-        return run_all(None)
+                return run_all(url, home, runs)
+        return run_all(None, home, runs)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
