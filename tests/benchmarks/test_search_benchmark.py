@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from search import Population, Query, coinciding_children, judge
+from sqlalchemy.engine import make_url
+
+from search import Population, Query, coinciding_children, judge, over_socket
 
 
 def population(tmp_path: Path) -> Population:
@@ -69,3 +71,24 @@ def test_a_linkage_load_kept_for_search_is_found_by_search_reuse(tmp_path: Path)
     assert population.home == kept / "home"
     assert (population.children, population.seed, population.load_seconds) == (1_000, 7, 61.2)
     assert population.links.read_text(encoding="utf-8") == links.read_text(encoding="utf-8")
+
+
+def test_the_server_reaches_a_database_on_this_machine_through_its_socket(tmp_path: Path) -> None:
+    (tmp_path / ".s.PGSQL.5432").touch()
+    local = over_socket("postgresql+psycopg://postgres:pw@127.0.0.1/cp_x?sslmode=disable", tmp_path)
+    url = make_url(local)
+    assert (url.host, url.port, url.database, url.password) == (None, 5432, "cp_x", "pw")
+    assert dict(url.query) == {"host": str(tmp_path), "sslmode": "disable"}
+
+
+def test_the_server_keeps_tcp_for_another_machine_a_missing_socket_or_none_asked(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".s.PGSQL.5432").touch()
+    remote = "postgresql+psycopg://postgres@db.example:5432/cp_x"
+    other_port = "postgresql+psycopg://postgres@127.0.0.1:5433/cp_x"
+    assert over_socket(remote, tmp_path) == remote
+    assert over_socket(other_port, tmp_path) == other_port
+    assert over_socket(other_port.replace("5433", "5432"), None) == other_port.replace(
+        "5433", "5432"
+    )
