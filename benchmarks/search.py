@@ -608,15 +608,24 @@ class Connection:
         lines = header.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         length = 0
+        closing = False
         for line in lines[1:]:
             name, _, value = line.partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        return status, await self.reader.readexactly(length)
+            elif name.lower() == "connection":
+                closing = "close" in value.lower()
+        body = await self.reader.readexactly(length)
+        if closing:
+            # The server asks for a new connection (a worker holding more than its share
+            # of them, docs/benchmarks.md): the next search opens one.
+            self.close()
+        return status, body
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
 
 async def drive(

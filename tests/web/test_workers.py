@@ -6,16 +6,21 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
+from contactpoint.web import workers
+from contactpoint.web.connection_share import ShareConnections
 from contactpoint.web.workers import (
     GC_THRESHOLDS,
     Supervisor,
+    WorkerSlot,
     WorkerStartError,
     listening_socket,
     port_is_free,
@@ -23,13 +28,13 @@ from contactpoint.web.workers import (
 )
 
 
-def serve_forever(_host: str, _port: int, options: dict[str, Any]) -> None:
-    """A stand-in worker: notes its pid, then waits to be stopped."""
-    Path(options["pids"], str(os.getpid())).touch()
+def serve_forever(_host: str, _port: int, options: dict[str, Any], slot: WorkerSlot) -> None:
+    """A stand-in worker: notes its pid and its slot, then waits to be stopped."""
+    Path(options["pids"], f"{os.getpid()}-{slot.index}").touch()
     signal.pause()
 
 
-def fail_at_once(_host: str, _port: int, _options: dict[str, Any]) -> None:
+def fail_at_once(_host: str, _port: int, _options: dict[str, Any], _slot: WorkerSlot) -> None:
     raise SystemExit(3)
 
 
@@ -70,6 +75,8 @@ def test_a_worker_that_dies_once_serving_is_replaced_and_all_stop_together(
     meddling.join()
     assert "error" not in seen, seen
     assert seen == {"restarts": 1, "alive": [True, True]}
+    slots = sorted(name.name.rpartition("-")[2] for name in tmp_path.iterdir())
+    assert slots == ["0", "0", "1"], "the replacement takes the dead worker's slot"
     assert not any(p.is_alive() for p, _ in supervisor.workers)
 
 
@@ -102,3 +109,38 @@ def test_a_server_process_sets_aside_what_it_built_and_collects_less_often() -> 
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_a_worker_process_records_its_connections_in_its_slot_and_shares_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """run_worker gives the app a share counting uvicorn's open connections, in the slot
+    the supervisor gave it; worker_app wraps the app with it."""
+    started: dict[str, Any] = {}
+
+    def run_without_serving(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        started["server"] = server
+        started["share"] = workers._share
+        for sock in sockets:
+            sock.close()
+
+    monkeypatch.setattr(workers, "_share", None)
+    monkeypatch.setattr(uvicorn.Server, "run", run_without_serving)
+    counts = [5, 0]
+    workers.run_worker("127.0.0.1", 0, {}, WorkerSlot(1, counts))
+    share = started["share"]
+    assert share is not None
+    started["server"].server_state.connections.update({object(), object(), object()})
+    assert not share.should_close()
+    assert counts == [5, 3]
+
+    built = object()
+    monkeypatch.setattr("contactpoint.web.app.create_app", lambda: built)
+    before = gc.get_threshold()
+    try:
+        app = workers.worker_app()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert isinstance(app, ShareConnections)
+    assert (app.app, app.share) == (built, share)

@@ -6,7 +6,8 @@ between its workers, and whichever worker wakes first accepts each connection: u
 a burst of new keep-alive connections one worker takes most of them and keeps them,
 and was measured at 94 % of a core while the other sat at 37 %. Here each worker
 binds the port with ``SO_REUSEPORT``, and the kernel spreads new connections across
-the workers' sockets.
+the workers' sockets; a worker holding more than its share of keep-alive connections
+asks a client to reconnect (:mod:`contactpoint.web.connection_share`).
 
 The supervisor starts the workers, restarts one that dies once the service is up,
 and stops them all on ``SIGINT`` or ``SIGTERM``. A worker that dies before it has
@@ -30,6 +31,8 @@ from typing import Any, Final
 
 import uvicorn
 
+from contactpoint.web.connection_share import ConnectionShare, ShareConnections
+
 WORKER_APP: Final = "contactpoint.web.workers:worker_app"
 STARTUP_GRACE: Final = 10.0
 """Seconds a worker must have run before its death is taken for a crash to recover
@@ -42,11 +45,25 @@ class WorkerStartError(RuntimeError):
     """A worker process exited while the service was starting."""
 
 
+@dataclass(frozen=True)
+class WorkerSlot:
+    """A worker's place among its siblings: its index in the shared table of how many
+    connections each holds."""
+
+    index: int
+    counts: Any
+    """A ``multiprocessing.Array`` of ints, one per worker, shared by them all."""
+
+
+_share: ConnectionShare | None = None
+"""This worker process's slot, set by :func:`run_worker` before uvicorn builds the app."""
+
+
 def worker_app() -> Any:
     """The app in one worker process, over a runtime of its own from the environment."""
     from contactpoint.web.app import create_app
 
-    app = create_app()
+    app = ShareConnections(create_app(), _share)
     settle_collector()
     return app
 
@@ -97,11 +114,14 @@ def port_is_free(host: str, port: int) -> None:
         probe.bind((host, port))
 
 
-def run_worker(host: str, port: int, options: dict[str, Any]) -> None:
+def run_worker(host: str, port: int, options: dict[str, Any], slot: WorkerSlot) -> None:
     """One worker: its own socket on the shared port, then uvicorn until told to stop."""
+    global _share
     sock = listening_socket(host, port)
     config = uvicorn.Config(WORKER_APP, factory=True, host=host, port=port, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    _share = ConnectionShare(slot.counts, slot.index, lambda: len(server.server_state.connections))
+    server.run(sockets=[sock])
 
 
 @dataclass
@@ -110,16 +130,19 @@ class Supervisor:
     port: int
     count: int
     options: dict[str, Any]
-    target: Callable[[str, int, dict[str, Any]], None] = run_worker
+    target: Callable[[str, int, dict[str, Any], WorkerSlot], None] = run_worker
     """What each worker process runs (tests give a stand-in)."""
     grace: float = STARTUP_GRACE
     stopping: threading.Event = field(default_factory=threading.Event)
     workers: list[tuple[SpawnProcess, float]] = field(default_factory=list)
     restarts: int = 0
+    counts: Any = None
+    """How many connections each worker holds, shared with them (made at :meth:`run`)."""
 
-    def start_worker(self) -> tuple[SpawnProcess, float]:
+    def start_worker(self, index: int) -> tuple[SpawnProcess, float]:
+        slot = WorkerSlot(index, self.counts)
         process = multiprocessing.get_context("spawn").Process(
-            target=self.target, args=(self.host, self.port, self.options), daemon=False
+            target=self.target, args=(self.host, self.port, self.options, slot), daemon=False
         )
         process.start()
         return process, time.monotonic()
@@ -133,7 +156,8 @@ class Supervisor:
         port_is_free(self.host, self.port)
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self.workers = [self.start_worker() for _ in range(self.count)]
+            self.counts = multiprocessing.get_context("spawn").Array("i", self.count, lock=False)
+            self.workers = [self.start_worker(index) for index in range(self.count)]
             while not self.stopping.wait(0.5):
                 for index, (process, started) in enumerate(self.workers):
                     if process.is_alive() or self.stopping.is_set():
@@ -142,7 +166,8 @@ class Supervisor:
                         raise WorkerStartError(
                             f"a worker exited while starting (exit code {process.exitcode})"
                         )
-                    self.workers[index] = self.start_worker()
+                    self.counts[index] = 0
+                    self.workers[index] = self.start_worker(index)
                     self.restarts += 1
         finally:
             self.stop_workers()
