@@ -147,7 +147,9 @@ def _protect_audit_log() -> None:
 
     On PostgreSQL the application's role gets INSERT and SELECT only, and a
     trigger refuses UPDATE and DELETE from anyone, owner included; on SQLite
-    the same trigger is all there is.
+    the same trigger is all there is. A role belongs to the whole cluster, not
+    to one database, so two databases set up at once (parallel tests, two
+    installations) race to create it: the loser's duplicate is not an error.
     """
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -156,6 +158,8 @@ def _protect_audit_log() -> None:
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
                     CREATE ROLE {APP_ROLE} NOLOGIN;
                 END IF;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
             END $$;
             """
         )
