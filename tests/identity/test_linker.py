@@ -236,3 +236,61 @@ def test_a_twin_of_the_same_first_name_is_no_rival_to_the_one_named_alike(
     mae = Candidate("C2", features(given_names="Amelia Mae", nhs_number=NHS_B))
     decision = decide(linker, features(given_names="Amelia Mae"), evie, mae)
     assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C2")
+
+
+def _variants() -> list[MatchFeatures]:
+    return [
+        features(),
+        features(nhs_number=NHS_A),
+        features(nhs_number=NHS_B),
+        features(given_names="Isla Mae", nhs_number=NHS_B),
+        features(given_names="Isla Mae", nhs_number=NHS_A),
+        features(given_names="Libby", postcode="M1 1AA"),
+        features(date_of_birth=date(2014, 7, 3)),
+        features(family_name="Okafor", postcode="M1 1AA"),
+        features(
+            given_names="Noah",
+            family_name="Okafor",
+            date_of_birth=date(2011, 1, 2),
+            gender=Gender.MALE,
+            postcode="M1 1AA",
+        ),
+        features(given_names="Noah", family_name="Okafor", nhs_number=NHS_A),
+        features(
+            given_names="Noah",
+            family_name="Okafor",
+            date_of_birth=date(2011, 1, 2),
+            gender=Gender.MALE,
+            postcode="M1 1AA",
+            nhs_number=NHS_A,
+        ),
+    ]
+
+
+def test_leaving_out_all_but_the_contenders_changes_no_decision(
+    linker: ProbabilisticLinker,
+) -> None:
+    """Ingest offers only the contenders for a decision: for every record and every
+    mix of children (some shielded, some waiting for review), the same decision."""
+    variants = _variants()
+    mix = [
+        Candidate(f"C{i}", held, shielded=i % 3 == 0, provisional=i % 4 == 1)
+        for i, held in enumerate(variants)
+    ]
+    alone = [
+        [Candidate("C", held, shielded=shielded)] for held in variants for shielded in (False, True)
+    ]
+    for record in variants:
+        for held in (mix, *alone):
+            contenders = linker.contenders(record, held)
+            kept = [c for c in held if c.child_id in contenders]
+            assert linker.decide(record, kept) == linker.decide(record, held)
+
+
+def test_a_stranger_is_no_contender_and_a_shared_identifier_always_is(
+    linker: ProbabilisticLinker,
+) -> None:
+    stranger, namesake_with_the_number = _variants()[-3:-1]
+    held = [Candidate("S", stranger), Candidate("N", namesake_with_the_number)]
+    assert linker.contenders(features(nhs_number=NHS_A), held) == {"N"}
+    assert "C" in linker.contenders(features(), [Candidate("C", features(nhs_number=NHS_A))])

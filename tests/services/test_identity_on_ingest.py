@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor
 from contactpoint.clock import FixedClock
+from contactpoint.services.identity_changes import merge
 from contactpoint.services.shielding import shield
 from contactpoint.store.tables import Child, ReviewItem
 from contactpoint.vault.keyring import Keyring
@@ -154,3 +155,60 @@ def test_reingesting_after_review_items_is_still_a_no_op(
     again = ingest("nhs-pds", *lines)
     assert again.counts.unchanged == 2
     assert links(connection) == before
+
+
+def test_a_record_sharing_no_key_counts_once_its_child_comes_near(
+    ingest: Ingest,
+    connection: Connection,
+    sessions: sessionmaker[Session],
+    session: Session,
+    keyring: Keyring,
+    clock: FixedClock,
+) -> None:
+    """Ingest reads a child whole once one of its records comes near the line: the
+    child's other record, sharing no blocking key with the line, still holds an NHS
+    number of its own, so the line waits for review instead of linking."""
+    ingest("school-census", line(_source_record_id="S1", nhs_number=None))
+    elsewhere = {"lines": ["3 Mill Lane"], "town": "Manchester", "postcode": "M1 1AA"}
+    ingest(
+        "nhs-pds",
+        line(
+            _source_record_id="P9",
+            given_names="Zara",
+            preferred_name=None,
+            family_name="Okafor",
+            former_family_names=[],
+            date_of_birth="2011-11-23",
+            nhs_number=NHS_TWIN,
+            upn=None,
+            address=elsewhere,
+        ),
+    )
+    with sessions.begin() as work:
+        merge(
+            work,
+            clock=clock,
+            audit_key=keyring.audit_key,
+            actor=TEAM,
+            from_child_id=child_of(connection, "nhs-pds", "P9"),
+            into_child_id=child_of(connection, "school-census", "S1"),
+        )
+    report = ingest("child-benefit", line(_source_record_id="C1", upn=None))
+    assert (report.counts.linked, report.counts.queued_for_review) == (0, 1)
+    item = session.execute(select(ReviewItem)).scalar_one()
+    assert item.reason == "conflicting_identifier"
+    assert [c["child_id"] for c in json.loads(item.candidates)] == [
+        child_of(connection, "school-census", "S1")
+    ]
+
+
+def test_without_the_other_record_the_same_line_links(
+    ingest: Ingest, connection: Connection
+) -> None:
+    """The control for the test above: the NHS number alone kept the line from linking."""
+    ingest("school-census", line(_source_record_id="S1", nhs_number=None))
+    report = ingest("child-benefit", line(_source_record_id="C1", upn=None))
+    assert report.counts.linked == 1
+    assert child_of(connection, "child-benefit", "C1") == child_of(
+        connection, "school-census", "S1"
+    )

@@ -1,8 +1,9 @@
 """Deciding which child a new source record is about.
 
 Ingest (or the bulk load) gathers candidate children through the blocking
-keys, with every active record of each, and asks the linker. The decision is
-pure: no I/O, so the rules below are tested directly.
+keys, with every active record of each child that could matter (``contenders``),
+and asks the linker. The decision is pure: no I/O, so the rules below are
+tested directly.
 
 * A child is scored by its best-matching record (Fellegi-Sunter match weight).
 * Two different national identifiers (NHS number or UPN) are never linked
@@ -115,6 +116,15 @@ class LinkDecision:
 class Linker(Protocol):
     def decide(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> LinkDecision: ...
 
+    def contenders(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> set[str]: ...
+
+
+CONTENDER_SLACK = 8.0
+"""Bits below the weak threshold at which a child's records found by the blocking
+keys still earn a look at all its records: only a child within reach of a decision
+is read whole, and the slack covers a record that did not share a key but scores
+a little better than those that did."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Child:
@@ -181,6 +191,29 @@ class ProbabilisticLinker:
             )
         children.sort(key=lambda c: c.scored.weight, reverse=True)
         return children
+
+    def contenders(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> set[str]:
+        """The children ``decide`` could act on, judged from some of their records.
+
+        Every other child, judged from the same records, is below every threshold
+        ``decide`` uses, with ``CONTENDER_SLACK`` to spare: the weak one for its
+        weight, the upper one for its weight without identifiers (what a
+        conflicting identifier is judged by). Leaving it out changes no decision.
+        A child that shares an identifier is always a contender (a different
+        given name with the same NHS number goes to review). Ingest reads only a
+        batch's records that share a blocking key with it, and then every record
+        of the contenders alone.
+        """
+        thresholds = self.model.thresholds
+        weak = thresholds.weak - CONTENDER_SLACK
+        upper = thresholds.upper - CONTENDER_SLACK
+        return {
+            child.scored.child_id
+            for child in self.score(record, candidates)
+            if child.identifier_agrees
+            or child.scored.weight >= weak
+            or child.weight_without_identifiers >= upper
+        }
 
     def decide(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> LinkDecision:
         thresholds = self.model.thresholds

@@ -175,17 +175,28 @@ class _Pending:
 
 @dataclass
 class _Pool:
-    """Candidate children for a batch: found through tokens, plus the batch's own new records."""
+    """Candidate children for a batch: found through tokens, plus the batch's own new records.
+
+    Read in two steps: first the records that share a blocking token with the batch,
+    then, for the children the linker calls contenders on those, every active
+    record (``whole``). Only whole children are offered for a decision; the others
+    could not change one (``Linker.contenders``).
+    """
 
     by_token: dict[tuple[int, int], set[str]] = field(default_factory=lambda: defaultdict(set))
     records: dict[str, list[MatchFeatures]] = field(default_factory=lambda: defaultdict(list))
     shielded: set[str] = field(default_factory=set)
     provisional: set[str] = field(default_factory=set)
+    whole: set[str] | None = None
+    """Children whose every active record is in ``records``; ``None`` while only the
+    records found by token are."""
 
     def candidates(self, tokens: Iterable[tuple[int, int]]) -> list[Candidate]:
         children: set[str] = set()
         for token in tokens:
             children |= self.by_token.get(token, set())
+        if self.whole is not None:
+            children &= self.whole
         return [
             Candidate(
                 child_id,
@@ -201,6 +212,8 @@ class _Pool:
         self, child_id: str, features: MatchFeatures, tokens: Iterable[tuple[int, int]]
     ) -> None:
         self.records[child_id].append(features)
+        if self.whole is not None:
+            self.whole.add(child_id)
         for token in tokens:
             self.by_token[token].add(child_id)
 
@@ -681,29 +694,64 @@ class FeedIngestor:
         if len(self._features) > FEATURE_CACHE:
             self._features.popitem(last=False)
 
-    def _candidate_pool(self, session: Session, tokens: set[tuple[int, int]]) -> _Pool:
-        """Every active record of every child that shares a blocking token with the batch."""
+    def _candidate_pool(self, session: Session, lines: Sequence[PreparedLine]) -> _Pool:
+        """The candidate children of a batch's new records, each read whole if it could matter.
+
+        A large index meets a batch's tokens with many children (common names, and
+        the tokens' deliberate collisions), most of which score far below any
+        threshold on the very record that shares the token. So the records found
+        by token are read and scored first, and only the children the linker calls
+        contenders on them are read whole, with their flags: at a million children
+        that is a small share of those found.
+        """
         pool = _Pool()
-        pool.by_token.update(store.children_by_token(session, tokens))
-        children = set().union(*pool.by_token.values()) if pool.by_token else set()
-        for child_id, flags in store.child_flags(session, children).items():
+        tokens = {token for p in lines for token in p.tokens}
+        hits = store.records_by_token(session, tokens)
+        found: dict[uuid.UUID, str] = {}
+        for hit in hits:
+            pool.by_token[(hit.kind, hit.token)].add(hit.child_id)
+            found[hit.record_id] = hit.child_id
+        for child_id, features in self._features_of(session, found):
+            pool.records[child_id].append(features)
+        contenders: set[str] = set()
+        linker = self._tools.linker
+        for p in lines:
+            if p.features is not None and p.tokens:
+                contenders |= linker.contenders(p.features, pool.candidates(p.tokens))
+        for child_id in contenders:
+            pool.records.pop(child_id, None)
+        for child_id, flags in store.child_flags(session, contenders).items():
             if flags.shielded:
                 pool.shielded.add(child_id)
             if flags.provisional:
                 pool.provisional.add(child_id)
-        rows = store.active_records_of_children(session, children, ("match",))
-        for row in rows:
-            record_id = row["id"]
+        everything = store.records_of_children(session, contenders)
+        for child_id, features in self._features_of(session, everything):
+            pool.records[child_id].append(features)
+        pool.whole = contenders
+        return pool
+
+    def _features_of(
+        self, session: Session, records: dict[uuid.UUID, str]
+    ) -> Iterator[tuple[str, MatchFeatures]]:
+        """Each record's match features: from memory, or read and decrypted."""
+        missing: list[uuid.UUID] = []
+        for record_id, child_id in records.items():
             features = self._features.get(record_id)
             if features is None:
-                if row["match_enc"] is None:
-                    continue  # written before migration 0003: re-ingest gives it features
-                features = MatchFeatures.from_json(
-                    decrypt_field(self._tools.vault, record_id, "match", row["match_enc"])
-                )
+                missing.append(record_id)
+            else:
+                self._features.move_to_end(record_id)
+                yield child_id, features
+        for row in store.load_encrypted(session, missing, ("match",)):
+            record_id = row["id"]
+            if row["match_enc"] is None:
+                continue  # written before migration 0003: re-ingest gives it features
+            features = MatchFeatures.from_json(
+                decrypt_field(self._tools.vault, record_id, "match", row["match_enc"])
+            )
             self._remember(record_id, features)
-            pool.records[row["child_id"]].append(features)
-        return pool
+            yield records[record_id], features
 
     def _apply(
         self, session: Session, source: str, batch: Sequence[PreparedLine]
@@ -720,12 +768,7 @@ class FeedIngestor:
         }
         pool = self._candidate_pool(
             session,
-            {
-                token
-                for p in batch
-                if p.source_record_id not in known and p.action is FeedAction.UPSERT
-                for token in p.tokens
-            },
+            [p for p in batch if p.source_record_id not in known and p.action is FeedAction.UPSERT],
         )
 
         for prepared in batch:

@@ -85,33 +85,36 @@ def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[Tok
     return hits
 
 
-def children_by_token(
-    session: Session, keys: Collection[tuple[int, int]]
-) -> dict[tuple[int, int], set[str]]:
-    """The children filed under each (kind, token): one query on PostgreSQL.
-
-    Ingest needs children, not records, from the index (it then fetches every
-    active record of each child), so duplicates are removed in the database.
-    """
-    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+def records_by_token(session: Session, keys: Collection[tuple[int, int]]) -> list[TokenHit]:
+    """The records (and their children) filed under each (kind, token): one query
+    on PostgreSQL, however many tokens."""
     if not keys:
-        return found
-    if is_postgresql(session):
-        ordered = sorted(set(keys))
-        rows = session.execute(
-            text(
-                "SELECT DISTINCT b.kind, b.token, b.child_id FROM blind_index b "
-                "JOIN unnest(CAST(:kinds AS smallint[]), CAST(:tokens AS integer[])) "
-                "AS q(kind, token) ON b.kind = q.kind AND b.token = q.token"
-            ),
-            {"kinds": [k for k, _ in ordered], "tokens": [t for _, t in ordered]},
+        return []
+    if not is_postgresql(session):
+        return find_tokens(session, keys)
+    ordered = sorted(set(keys))
+    rows = session.execute(
+        text(
+            "SELECT b.kind, b.token, b.record_id, b.child_id FROM blind_index b "
+            "JOIN unnest(CAST(:kinds AS smallint[]), CAST(:tokens AS integer[])) "
+            "AS q(kind, token) ON b.kind = q.kind AND b.token = q.token"
+        ),
+        {"kinds": [k for k, _ in ordered], "tokens": [t for _, t in ordered]},
+    )
+    return [TokenHit(r.kind, r.token, r.record_id, r.child_id) for r in rows]
+
+
+def records_of_children(session: Session, child_ids: Collection[str]) -> dict[uuid.UUID, str]:
+    """Every active record of these children: record id to child."""
+    if not child_ids:
+        return {}
+    rows = session.execute(
+        select(SourceRecord.id, SourceRecord.child_id).where(
+            member_of(session, SourceRecord.child_id, sorted(child_ids)),
+            SourceRecord.ended_at.is_(None),
         )
-        for row in rows:
-            found[(row.kind, row.token)].add(row.child_id)
-        return found
-    for hit in find_tokens(session, keys):
-        found[(hit.kind, hit.token)].add(hit.child_id)
-    return found
+    )
+    return {row.id: row.child_id for row in rows}
 
 
 def load_encrypted(
@@ -144,23 +147,6 @@ def active_records_of_child(session: Session, child_id: str) -> list[RowMapping]
             )
             .where(SourceRecord.child_id == child_id, SourceRecord.ended_at.is_(None))
             .order_by(SourceRecord.updated_at, SourceRecord.source)
-        ).mappings()
-    )
-
-
-def active_records_of_children(
-    session: Session, child_ids: Collection[str], columns: Iterable[str]
-) -> list[RowMapping]:
-    """The named ciphertext columns of every active record of these children."""
-    if not child_ids:
-        return []
-    wanted = [getattr(SourceRecord, f"{name}_enc") for name in columns]
-    return list(
-        session.execute(
-            select(SourceRecord.id, SourceRecord.child_id, *wanted).where(
-                member_of(session, SourceRecord.child_id, sorted(child_ids)),
-                SourceRecord.ended_at.is_(None),
-            )
         ).mappings()
     )
 
