@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from contactpoint.domain.child import ChildDetails
@@ -41,17 +42,12 @@ class MatchFeatures:
         first = self.given[0] if self.given else ""
         set_ = object.__setattr__
         set_(self, "first", first)
-        forms = set(name_forms(first))
-        if self.preferred:
-            forms |= name_forms(self.preferred)
-        set_(self, "forms", frozenset(forms))
-        set_(self, "first_sound", sound(first))
-        set_(self, "family_sound", sound(self.family))
-        parts = {self.family, *self.former}
-        for name in (self.family, *self.former):
-            parts.update(name.split())
-        parts.discard("")
-        set_(self, "family_parts", frozenset(parts))
+        forms, first_sound = _given_forms(first, self.preferred)
+        set_(self, "forms", forms)
+        set_(self, "first_sound", first_sound)
+        family_sound, family_parts = _family_forms(self.family, self.former)
+        set_(self, "family_sound", family_sound)
+        set_(self, "family_parts", family_parts)
 
     @classmethod
     def of(cls, child: ChildDetails) -> MatchFeatures:
@@ -102,6 +98,25 @@ class MatchFeatures:
             upn=upn,
             postcode=postcode,
         )
+
+
+@lru_cache(maxsize=1 << 16)
+def _given_forms(first: str, preferred: str) -> tuple[frozenset[str], str]:
+    """Derived once per pair of names: ingest into a large index builds features for
+    tens of candidate records a line, and names repeat across them."""
+    forms = set(name_forms(first))
+    if preferred:
+        forms |= name_forms(preferred)
+    return frozenset(forms), sound(first)
+
+
+@lru_cache(maxsize=1 << 16)
+def _family_forms(family: str, former: tuple[str, ...]) -> tuple[str, frozenset[str]]:
+    parts = {family, *former}
+    for name in (family, *former):
+        parts.update(name.split())
+    parts.discard("")
+    return sound(family), frozenset(parts)
 
 
 _SLOTS: tuple[str, ...] = MatchFeatures.__slots__

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from contactpoint.identity.comparisons import (
     COMPARISONS,
@@ -71,9 +71,11 @@ IDENTIFIER_EXACT = 1
 IDENTIFIER_DIFFERENT = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One active source record of a candidate child."""
+class Candidate(NamedTuple):
+    """One active source record of a candidate child.
+
+    A named tuple, not a dataclass: ingest into a large index makes hundreds of
+    thousands a minute, and a frozen dataclass took four times as long to make."""
 
     child_id: str
     features: MatchFeatures

@@ -85,7 +85,9 @@ ANALYZE_AFTER = 5000
 FEATURE_CACHE = 200_000
 """Decrypted match features kept between batches: a feed's later lines often
 meet the same candidate children (families, twins), and re-decrypting them
-would cost more than the memory (a few hundred bytes each)."""
+would cost more than the memory (a few hundred bytes each). The oldest written
+goes first: a read does not move a record up, which had been a cost on every
+one of the candidate reads a line makes into a large index."""
 HELPER_FROM_BYTES = 1 << 20
 """Feeds at least this large (about 1,300 lines) are prepared by a helper process
 on PostgreSQL; a smaller one is done before the helper would have started."""
@@ -184,7 +186,9 @@ class _Pool:
     """
 
     by_token: dict[tuple[int, int], set[str]] = field(default_factory=lambda: defaultdict(set))
-    records: dict[str, list[MatchFeatures]] = field(default_factory=lambda: defaultdict(list))
+    records: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
+    """Each child's records as the linker takes them, made once a batch: a child's
+    flags are read before its first candidate is made and do not change in a batch."""
     shielded: set[str] = field(default_factory=set)
     provisional: set[str] = field(default_factory=set)
     whole: set[str] | None = None
@@ -197,21 +201,23 @@ class _Pool:
             children |= self.by_token.get(token, set())
         if self.whole is not None:
             children &= self.whole
-        return [
+        records = self.records
+        return [candidate for child_id in sorted(children) for candidate in records[child_id]]
+
+    def hold(self, child_id: str, features: MatchFeatures) -> None:
+        self.records[child_id].append(
             Candidate(
                 child_id,
                 features,
                 shielded=child_id in self.shielded,
                 provisional=child_id in self.provisional,
             )
-            for child_id in sorted(children)
-            for features in self.records.get(child_id, ())
-        ]
+        )
 
     def add(
         self, child_id: str, features: MatchFeatures, tokens: Iterable[tuple[int, int]]
     ) -> None:
-        self.records[child_id].append(features)
+        self.hold(child_id, features)
         if self.whole is not None:
             self.whole.add(child_id)
         for token in tokens:
@@ -706,13 +712,13 @@ class FeedIngestor:
         """
         pool = _Pool()
         tokens = {token for p in lines for token in p.tokens}
-        hits = store.records_by_token(session, tokens)
         found: dict[uuid.UUID, str] = {}
-        for hit in hits:
-            pool.by_token[(hit.kind, hit.token)].add(hit.child_id)
-            found[hit.record_id] = hit.child_id
+        by_token = pool.by_token
+        for kind, token, record_id, child_id in store.records_by_token(session, tokens):
+            by_token[(kind, token)].add(child_id)
+            found[record_id] = child_id
         for child_id, features in self._features_of(session, found):
-            pool.records[child_id].append(features)
+            pool.hold(child_id, features)
         contenders: set[str] = set()
         linker = self._tools.linker
         for p in lines:
@@ -727,7 +733,7 @@ class FeedIngestor:
                 pool.provisional.add(child_id)
         everything = store.records_of_children(session, contenders)
         for child_id, features in self._features_of(session, everything):
-            pool.records[child_id].append(features)
+            pool.hold(child_id, features)
         pool.whole = contenders
         return pool
 
@@ -736,19 +742,18 @@ class FeedIngestor:
     ) -> Iterator[tuple[str, MatchFeatures]]:
         """Each record's match features: from memory, or read and decrypted."""
         missing: list[uuid.UUID] = []
+        cached = self._features
         for record_id, child_id in records.items():
-            features = self._features.get(record_id)
+            features = cached.get(record_id)
             if features is None:
                 missing.append(record_id)
             else:
-                self._features.move_to_end(record_id)
                 yield child_id, features
-        for row in store.load_encrypted(session, missing, ("match",)):
-            record_id = row["id"]
-            if row["match_enc"] is None:
+        for record_id, ciphertext in store.match_ciphertexts(session, missing):
+            if ciphertext is None:
                 continue  # written before migration 0003: re-ingest gives it features
             features = MatchFeatures.from_json(
-                decrypt_field(self._tools.vault, record_id, "match", row["match_enc"])
+                decrypt_field(self._tools.vault, record_id, "match", ciphertext)
             )
             self._remember(record_id, features)
             yield records[record_id], features

@@ -46,6 +46,20 @@ def bulk_insert(session: Session, model: type[Base], rows: Sequence[dict[str, An
         copy_rows(session, model, columns, ([row[c] for c in columns] for row in rows))
 
 
+def driver_rows(session: Session, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a PostgreSQL query as the driver's own tuples, in the session's transaction.
+
+    For reads of tens of thousands of narrow rows a batch (ingest's candidates),
+    where making each a SQLAlchemy row cost more than the database's work.
+    """
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, Connection):
+        raise RuntimeError("no psycopg connection")
+    with driver.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
 def copy_rows(
     session: Session, model: type[Base], columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import RowMapping, delete, select, text, update
+from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.orm import Session
 
-from contactpoint.store.bulk import bulk_insert, copy_rows, is_postgresql, member_of
+from contactpoint.store.bulk import (
+    bulk_insert,
+    copy_rows,
+    driver_rows,
+    is_postgresql,
+    member_of,
+)
 from contactpoint.store.tables import (
     BlindIndexEntry,
     Child,
@@ -85,36 +91,68 @@ def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[Tok
     return hits
 
 
-def records_by_token(session: Session, keys: Collection[tuple[int, int]]) -> list[TokenHit]:
-    """The records (and their children) filed under each (kind, token): one query
-    on PostgreSQL, however many tokens."""
+def records_by_token(
+    session: Session, keys: Collection[tuple[int, int]]
+) -> list[tuple[int, int, uuid.UUID, str]]:
+    """The records (and their children) filed under each (kind, token), as plain
+    ``(kind, token, record_id, child_id)`` tuples: one query on PostgreSQL, however
+    many tokens. Into a large index a batch meets tens of thousands of rows, so they
+    are read as the driver's tuples (``driver_rows``)."""
     if not keys:
         return []
     if not is_postgresql(session):
-        return find_tokens(session, keys)
+        return [(h.kind, h.token, h.record_id, h.child_id) for h in find_tokens(session, keys)]
     ordered = sorted(set(keys))
-    rows = session.execute(
-        text(
-            "SELECT b.kind, b.token, b.record_id, b.child_id FROM blind_index b "
-            "JOIN unnest(CAST(:kinds AS smallint[]), CAST(:tokens AS integer[])) "
-            "AS q(kind, token) ON b.kind = q.kind AND b.token = q.token"
-        ),
-        {"kinds": [k for k, _ in ordered], "tokens": [t for _, t in ordered]},
+    return driver_rows(
+        session,
+        "SELECT b.kind, b.token, b.record_id, b.child_id FROM blind_index b "
+        "JOIN unnest(%s::smallint[], %s::integer[]) AS q(kind, token) "
+        "ON b.kind = q.kind AND b.token = q.token",
+        ([k for k, _ in ordered], [t for _, t in ordered]),
     )
-    return [TokenHit(r.kind, r.token, r.record_id, r.child_id) for r in rows]
+
+
+def match_ciphertexts(
+    session: Session, record_ids: Collection[uuid.UUID]
+) -> list[tuple[uuid.UUID, bytes | None]]:
+    """Each record's match features, encrypted."""
+    if not record_ids:
+        return []
+    if is_postgresql(session):
+        return driver_rows(
+            session,
+            "SELECT id, match_enc FROM source_records WHERE id = ANY(%s::uuid[])",
+            (list(record_ids),),
+        )
+    rows = session.execute(
+        select(SourceRecord.id, SourceRecord.match_enc).where(
+            member_of(session, SourceRecord.id, list(record_ids))
+        )
+    )
+    return [(row.id, row.match_enc) for row in rows]
 
 
 def records_of_children(session: Session, child_ids: Collection[str]) -> dict[uuid.UUID, str]:
     """Every active record of these children: record id to child."""
     if not child_ids:
         return {}
-    rows = session.execute(
-        select(SourceRecord.id, SourceRecord.child_id).where(
-            member_of(session, SourceRecord.child_id, sorted(child_ids)),
-            SourceRecord.ended_at.is_(None),
+    if is_postgresql(session):
+        rows = driver_rows(
+            session,
+            "SELECT id, child_id FROM source_records "
+            "WHERE child_id = ANY(%s::varchar[]) AND ended_at IS NULL",
+            (sorted(child_ids),),
         )
-    )
-    return {row.id: row.child_id for row in rows}
+        return dict(rows)
+    return {
+        row.id: row.child_id
+        for row in session.execute(
+            select(SourceRecord.id, SourceRecord.child_id).where(
+                member_of(session, SourceRecord.child_id, sorted(child_ids)),
+                SourceRecord.ended_at.is_(None),
+            )
+        )
+    }
 
 
 def load_encrypted(
