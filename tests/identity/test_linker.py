@@ -238,6 +238,15 @@ def test_a_twin_of_the_same_first_name_is_no_rival_to_the_one_named_alike(
     assert (decision.outcome, decision.child_id) == (Outcome.LINK, "C2")
 
 
+STRANGER = {
+    "given_names": "Noah",
+    "family_name": "Okafor",
+    "date_of_birth": date(2011, 1, 2),
+    "gender": Gender.MALE,
+    "postcode": "M1 1AA",
+}
+
+
 def _variants() -> list[MatchFeatures]:
     return [
         features(),
@@ -248,22 +257,9 @@ def _variants() -> list[MatchFeatures]:
         features(given_names="Libby", postcode="M1 1AA"),
         features(date_of_birth=date(2014, 7, 3)),
         features(family_name="Okafor", postcode="M1 1AA"),
-        features(
-            given_names="Noah",
-            family_name="Okafor",
-            date_of_birth=date(2011, 1, 2),
-            gender=Gender.MALE,
-            postcode="M1 1AA",
-        ),
+        features(**STRANGER),
         features(given_names="Noah", family_name="Okafor", nhs_number=NHS_A),
-        features(
-            given_names="Noah",
-            family_name="Okafor",
-            date_of_birth=date(2011, 1, 2),
-            gender=Gender.MALE,
-            postcode="M1 1AA",
-            nhs_number=NHS_A,
-        ),
+        features(**STRANGER, nhs_number=NHS_A),
     ]
 
 

@@ -75,7 +75,7 @@ class Candidate(NamedTuple):
     """One active source record of a candidate child.
 
     A named tuple, not a dataclass: ingest into a large index makes hundreds of
-    thousands a minute, and a frozen dataclass took four times as long to make."""
+    thousands a minute, and a frozen dataclass took 1.7 times as long to make."""
 
     child_id: str
     features: MatchFeatures
