@@ -286,7 +286,8 @@ def test_leaving_out_all_but_the_contenders_changes_no_decision(
 def test_a_stranger_is_no_contender_and_a_shared_identifier_always_is(
     linker: ProbabilisticLinker,
 ) -> None:
-    stranger, namesake_with_the_number = _variants()[-3:-1]
+    stranger = features(**STRANGER)
+    namesake_with_the_number = features(given_names="Noah", family_name="Okafor", nhs_number=NHS_A)
     held = [Candidate("S", stranger), Candidate("N", namesake_with_the_number)]
     assert linker.contenders(features(nhs_number=NHS_A), held) == {"N"}
     assert "C" in linker.contenders(features(), [Candidate("C", features(nhs_number=NHS_A))])

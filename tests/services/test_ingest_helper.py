@@ -29,7 +29,6 @@ from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.ingest import HANDOFF_SECONDS, FeedIngestor, quick_handoffs
 from contactpoint.services.initial_load import InitialLoader
 from contactpoint.store import migrate
-from contactpoint.store import source_records as store
 from contactpoint.store.data_keys import SqlDataKeyStore
 from contactpoint.store.database import make_engine, session_factory
 from contactpoint.store.tables import DataKey, ReviewItem, SourceRecord
@@ -37,7 +36,7 @@ from contactpoint.synth import write_synthetic_feeds
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
-from contactpoint.vault.record_cipher import CHILD_FIELDS, decrypt_fields
+from contactpoint.vault.record_cipher import decrypt_field
 from tests.conftest import PgDatabases
 
 SOURCES = ("nhs-pds", "child-benefit", "school-census", "local-authority")
@@ -105,12 +104,17 @@ class Index:
         names: dict[tuple[str, str], str] = {}
         with sessionmaker(self.engine)() as session:
             rows = session.execute(
-                select(SourceRecord.id, SourceRecord.source, SourceRecord.source_record_id)
-            ).all()
-            by_id = {row.id: (row.source, row.source_record_id) for row in rows}
-            for row in store.load_encrypted(session, list(by_id)):
-                values = decrypt_fields(self.vault, row["id"], row, CHILD_FIELDS)
-                names[by_id[row["id"]]] = values["family_name"]
+                select(
+                    SourceRecord.id,
+                    SourceRecord.source,
+                    SourceRecord.source_record_id,
+                    SourceRecord.family_name_enc,
+                )
+            )
+            for row in rows:
+                names[(row.source, row.source_record_id)] = decrypt_field(
+                    self.vault, row.id, "family_name", row.family_name_enc
+                )
         return names
 
 

@@ -122,9 +122,9 @@ class Linker(Protocol):
 
 
 CONTENDER_SLACK = 8.0
-"""Bits below the weak threshold at which a child's records found by the blocking
-keys still earn a look at all its records: only a child within reach of a decision
-is read whole, and the slack covers a record that did not share a key but scores
+"""Bits below a threshold (``weak`` for the weight, ``upper`` for the weight without
+identifiers) at which a child's records found by the blocking keys still earn a look
+at all its records: the slack covers a record that did not share a key but scores
 a little better than those that did."""
 
 

@@ -86,8 +86,8 @@ FEATURE_CACHE = 200_000
 """Decrypted match features kept between batches: a feed's later lines often
 meet the same candidate children (families, twins), and re-decrypting them
 would cost more than the memory (a few hundred bytes each). The oldest written
-goes first: a read does not move a record up, which had been a cost on every
-one of the candidate reads a line makes into a large index."""
+goes first: a read does not move a record up, so the many candidate reads a line
+makes into a large index are plain look-ups."""
 HELPER_FROM_BYTES = 1 << 20
 """Feeds at least this large (about 1,300 lines) are prepared by a helper process
 on PostgreSQL; a smaller one is done before the helper would have started."""
@@ -187,8 +187,9 @@ class _Pool:
 
     by_token: dict[tuple[int, int], set[str]] = field(default_factory=lambda: defaultdict(set))
     records: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
-    """Each child's records as the linker takes them, made once a batch: a child's
-    flags are read before its first candidate is made and do not change in a batch."""
+    """Each child's records as the linker takes them, made once a batch. A whole
+    child's flags are read before its candidates are made and do not change in a
+    batch; the others' candidates carry no flags, and are never offered for a decision."""
     shielded: set[str] = field(default_factory=set)
     provisional: set[str] = field(default_factory=set)
     whole: set[str] | None = None
@@ -707,8 +708,7 @@ class FeedIngestor:
         the tokens' deliberate collisions), most of which score far below any
         threshold on the very record that shares the token. So the records found
         by token are read and scored first, and only the children the linker calls
-        contenders on them are read whole, with their flags: at a million children
-        that is a small share of those found.
+        contenders on them are read whole, with their flags.
         """
         pool = _Pool()
         tokens = {token for p in lines for token in p.tokens}

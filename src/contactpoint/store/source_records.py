@@ -65,32 +65,6 @@ def find_by_source_ids(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class TokenHit:
-    kind: int
-    token: int
-    record_id: uuid.UUID
-    child_id: str
-
-
-def find_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[TokenHit]:
-    by_kind: dict[int, list[int]] = defaultdict(list)
-    for kind, token in keys:
-        by_kind[kind].append(token)
-    hits: list[TokenHit] = []
-    for kind, tokens in sorted(by_kind.items()):
-        rows = session.execute(
-            select(
-                BlindIndexEntry.token, BlindIndexEntry.record_id, BlindIndexEntry.child_id
-            ).where(
-                BlindIndexEntry.kind == kind,
-                member_of(session, BlindIndexEntry.token, sorted(set(tokens))),
-            )
-        ).all()
-        hits.extend(TokenHit(kind, r.token, r.record_id, r.child_id) for r in rows)
-    return hits
-
-
 def records_by_token(
     session: Session, keys: Collection[tuple[int, int]]
 ) -> list[tuple[int, int, uuid.UUID, str]]:
@@ -100,16 +74,30 @@ def records_by_token(
     are read as the driver's tuples (``driver_rows``)."""
     if not keys:
         return []
-    if not is_postgresql(session):
-        return [(h.kind, h.token, h.record_id, h.child_id) for h in find_tokens(session, keys)]
-    ordered = sorted(set(keys))
-    return driver_rows(
-        session,
-        "SELECT b.kind, b.token, b.record_id, b.child_id FROM blind_index b "
-        "JOIN unnest(%s::smallint[], %s::integer[]) AS q(kind, token) "
-        "ON b.kind = q.kind AND b.token = q.token",
-        ([k for k, _ in ordered], [t for _, t in ordered]),
-    )
+    if is_postgresql(session):
+        ordered = sorted(set(keys))
+        return driver_rows(
+            session,
+            "SELECT b.kind, b.token, b.record_id, b.child_id FROM blind_index b "
+            "JOIN unnest(%s::smallint[], %s::integer[]) AS q(kind, token) "
+            "ON b.kind = q.kind AND b.token = q.token",
+            ([k for k, _ in ordered], [t for _, t in ordered]),
+        )
+    by_kind: dict[int, set[int]] = defaultdict(set)
+    for kind, token in keys:
+        by_kind[kind].add(token)
+    hits: list[tuple[int, int, uuid.UUID, str]] = []
+    for kind, tokens in sorted(by_kind.items()):
+        rows = session.execute(
+            select(
+                BlindIndexEntry.token, BlindIndexEntry.record_id, BlindIndexEntry.child_id
+            ).where(
+                BlindIndexEntry.kind == kind,
+                member_of(session, BlindIndexEntry.token, sorted(tokens)),
+            )
+        )
+        hits.extend((kind, row.token, row.record_id, row.child_id) for row in rows)
+    return hits
 
 
 def match_ciphertexts(
@@ -153,24 +141,6 @@ def records_of_children(session: Session, child_ids: Collection[str]) -> dict[uu
             )
         )
     }
-
-
-def load_encrypted(
-    session: Session, record_ids: Collection[uuid.UUID], columns: Iterable[str] | None = None
-) -> list[RowMapping]:
-    """Ciphertext columns (all of them, or those named) for the given records."""
-    if not record_ids:
-        return []
-    wanted = (
-        ENCRYPTED if columns is None else [getattr(SourceRecord, f"{name}_enc") for name in columns]
-    )
-    return list(
-        session.execute(
-            select(SourceRecord.id, SourceRecord.child_id, *wanted).where(
-                member_of(session, SourceRecord.id, list(record_ids))
-            )
-        ).mappings()
-    )
 
 
 def active_records_of_child(session: Session, child_id: str) -> list[RowMapping]:
