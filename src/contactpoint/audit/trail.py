@@ -81,10 +81,14 @@ class AuditBatch:
         )
         return index
 
-    def write(self, session: Session, *, key: bytes, clock: Clock) -> list[int]:
+    def write(
+        self, session: Session, *, key: bytes, clock: Clock, commit: bool = False
+    ) -> list[int]:
         """Append every queued entry, to the chain of the first entry's actor, in the
         caller's transaction; the answer is their sequence numbers, in order. The batch
-        is empty afterwards."""
+        is empty afterwards. With ``commit`` the entries are the transaction's last
+        writes, and the transaction is committed with them where the session owns it
+        (:func:`contactpoint.store.round_trips.run_together`)."""
         if not self._entries:
             return []
         chain = chain_of(self._entries[0].actor.name)
@@ -112,7 +116,7 @@ class AuditBatch:
             entry_hash = chain_hash(key, prev_hash, content)
             rows.append(audit_store.NewEntry(content, prev_hash, entry_hash))
             prev_hash = entry_hash
-        audit_store.insert_entries(session, rows)
+        audit_store.insert_entries(session, rows, commit=commit)
         self._entries.clear()
         return [row.content.seq for row in rows]
 

@@ -223,10 +223,15 @@ def search(
     reason_detail: str | None,
     unknown_terms: Collection[str] = (),
     client: str | None = None,
+    commit: bool = False,
 ) -> SearchAnswer:
-    """Run one search in the caller's transaction; every outcome is audited in it."""
+    """Run one search in the caller's transaction; every outcome is audited in it.
+
+    ``commit`` says the search is the transaction's last work: its audit entries and
+    the commit then reach the database in one round trip where the session owns its
+    transaction (:func:`contactpoint.store.round_trips.run_together`)."""
     return _Search(session, tools, principal, scope, client).run(
-        raw, reason_code, reason_detail, unknown_terms
+        raw, reason_code, reason_detail, unknown_terms, commit=commit
     )
 
 
@@ -297,9 +302,13 @@ class _Search:
         reason_code: str | None,
         reason_detail: str | None,
         unknown_terms: Collection[str],
+        *,
+        commit: bool,
     ) -> SearchAnswer:
         answer = self.answer(raw, reason_code, reason_detail, unknown_terms)
-        self.batch.write(self.session, key=self.tools.keyring.audit_key, clock=self.tools.clock)
+        self.batch.write(
+            self.session, key=self.tools.keyring.audit_key, clock=self.tools.clock, commit=commit
+        )
         return answer
 
     def answer(

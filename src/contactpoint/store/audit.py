@@ -124,19 +124,26 @@ def _values(entry: NewEntry) -> tuple[object, ...]:
     )
 
 
-def insert_entries(session: Session, entries: Sequence[NewEntry]) -> None:
+def insert_entries(session: Session, entries: Sequence[NewEntry], *, commit: bool = False) -> None:
     """All of them in one statement (in the rare batch of more than 500, one per 500),
     under the lock taken above. Through :func:`run_together`, like the lock: on
     PostgreSQL it goes straight through the driver, compiled once, since every other
-    writer to the chain waits from the lock to the commit."""
-    for start in range(0, len(entries), _ROWS_PER_INSERT):
+    writer to the chain waits from the lock to the commit. With ``commit``, the
+    transaction ends with the last statement, in the same round trip where it can
+    (:func:`run_together`)."""
+    starts = range(0, len(entries), _ROWS_PER_INSERT)
+    for start in starts:
         chunk = entries[start : start + _ROWS_PER_INSERT]
         parameters: dict[str, object] = {}
         for row, entry in enumerate(chunk):
             parameters.update(
                 {f"{name}_{row}": v for name, v in zip(_COLUMNS, _values(entry), strict=True)}
             )
-        run_together(session, [Statement(_insert(len(chunk)), parameters)])
+        run_together(
+            session,
+            [Statement(_insert(len(chunk)), parameters)],
+            commit=commit and start == starts[-1],
+        )
 
 
 def insert_entry(session: Session, content: EntryContent, prev_hash: str, entry_hash: str) -> None:

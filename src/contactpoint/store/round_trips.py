@@ -14,6 +14,12 @@ driven through the driver itself: each statement is compiled by SQLAlchemy once,
 its parameters are converted by their SQLAlchemy types, and the rows come back
 as plain tuples in the statement's column order. On SQLite the statements simply
 run one after another.
+
+A transaction's last statements can carry its ``COMMIT`` too (``commit=True``), which
+saves a search its last round trip. Only a session that owns its database
+transaction does so: one bound to an engine, not inside a savepoint. A session
+joined to an outer transaction (the tests' savepoints) commits as it always
+does, since a ``COMMIT`` sent here would end the outer transaction too.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -62,9 +68,21 @@ def _driver_parameters(compiled: SQLCompiler, parameters: Mapping[str, object]) 
     return values
 
 
-def run_together(session: Session, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+def owns_its_transaction(session: Session) -> bool:
+    """Whether a ``COMMIT`` sent by this session would end only its own work."""
+    return isinstance(session.get_bind(), Engine) and not session.in_nested_transaction()
+
+
+def run_together(
+    session: Session, statements: Sequence[Statement], *, commit: bool = False
+) -> list[list[tuple[Any, ...]]]:
     """Run ``statements`` in order in the session's transaction; the answer is each one's
-    rows (empty for a statement that returns none)."""
+    rows (empty for a statement that returns none).
+
+    With ``commit``, these are the transaction's last statements: on PostgreSQL, in a
+    session that owns its transaction, the ORM's pending changes are flushed first and
+    the ``COMMIT`` goes with the statements; the session is committed. Otherwise the
+    caller's commit ends the transaction as usual."""
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name != "postgresql":
@@ -76,7 +94,11 @@ def run_together(session: Session, statements: Sequence[Statement]) -> list[list
     driver = connection.connection.driver_connection
     if driver is None:
         raise RuntimeError("the session's connection has no driver connection")
+    commit = commit and owns_its_transaction(session)
+    if commit:
+        session.flush()
     cursors = []
+    ending = None
     sent = ""
     error_class = dialect.loaded_dbapi.Error
     try:
@@ -87,7 +109,11 @@ def run_together(session: Session, statements: Sequence[Statement]) -> list[list
                 cursors.append(cursor)
                 sent = str(compiled)
                 cursor.execute(sent, _driver_parameters(compiled, statement.parameters))
-        return [
+            if commit:
+                sent = "COMMIT"
+                ending = driver.cursor()
+                ending.execute(sent)
+        answers = [
             [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
             for cursor in cursors
         ]
@@ -97,3 +123,10 @@ def run_together(session: Session, statements: Sequence[Statement]) -> list[list
     finally:
         for cursor in cursors:
             cursor.close()
+        if ending is not None:
+            ending.close()
+    if commit:
+        # The database has committed; the driver sends nothing for a commit outside a
+        # transaction, so this only brings SQLAlchemy's view of the session up to date.
+        session.commit()
+    return answers

@@ -188,6 +188,7 @@ def _run(
                 reason_detail=reason.detail,
                 unknown_terms=list(body.model_extra or {}),
                 client=client,
+                commit=True,
             )
     if answer is None:
         raise refused(caller if isinstance(caller, Refusal) else Refusal.UNAUTHENTICATED)
