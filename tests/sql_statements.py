@@ -7,6 +7,8 @@ driver is watched; on SQLite, SQLAlchemy's cursor events.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -41,3 +43,41 @@ def watch(connection: Connection, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             note(statement)
 
     return seen
+
+
+def watch_round_trips(connection: Connection, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The statements sent on a PostgreSQL ``connection`` from now on, grouped by round
+    trip: those sent in one pipeline together, any other alone (psycopg's own ``BEGIN``
+    is not seen, nor are the test fixture's savepoints)."""
+    rounds: list[list[str]] = []
+    driver = connection.connection.driver_connection
+    piped = [False]
+    execute = psycopg.Cursor.execute
+    pipeline = psycopg.Connection.pipeline
+
+    def watched(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        words = " ".join(str(query).split())
+        if self.connection is driver and "SAVEPOINT" not in words:
+            if piped[0]:
+                rounds[-1].append(words)
+            else:
+                rounds.append([words])
+        return execute(self, query, *args, **kwargs)
+
+    @contextmanager
+    def watched_pipeline(self: psycopg.Connection[Any]) -> Iterator[Any]:
+        if self is not driver:
+            with pipeline(self) as p:
+                yield p
+            return
+        rounds.append([])
+        piped[0] = True
+        try:
+            with pipeline(self) as p:
+                yield p
+        finally:
+            piped[0] = False
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", watched)
+    monkeypatch.setattr(psycopg.Connection, "pipeline", watched_pipeline)
+    return rounds

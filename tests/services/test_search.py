@@ -38,7 +38,7 @@ from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
 from tests.services.helpers import Ingest
 from tests.services.search_population import BY_KEY, Population, build_population, plain_values
-from tests.sql_statements import watch
+from tests.sql_statements import watch, watch_round_trips
 
 REASON = ("child_protection_enquiry", "strategy meeting")
 LIMITS = SearchLimits(per_minute=1000, per_day=10000, probe_weight=3)
@@ -629,6 +629,11 @@ def test_a_search_appends_all_its_entries_at_once_after_its_reads(
     )
     view, search_entry = searching.entries()[-2:]
     assert (view.action, view.child_id) == ("search.view", searching.population["jack"])
+    if connection.dialect.name == "postgresql":
+        rounds = watch_round_trips(connection, monkeypatch)
+        searching(given_name="Jack", family_name="Brown", date_of_birth=jack.born)
+        assert [len(r) for r in rounds] == [3, 1, 3, 1], rounds
+        assert "FROM blind_index" in rounds[0][2], "the candidates come with the user's lock"
     assert (search_entry.action, search_entry.outcome) == ("search", "match")
     assert search_entry.seq == view.seq + 1
     with searching.sessions() as session:

@@ -107,7 +107,7 @@ def marks(sessions: sessionmaker[Session], clock: FixedClock) -> list[int | None
         )
     return [
         None if d is None else json.loads(d)["n"]
-        for d in (found.latest, found.before_minute, found.before_day)
+        for d in (found.marks.latest, found.marks.before_minute, found.marks.before_day)
     ]
 
 

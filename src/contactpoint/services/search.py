@@ -37,7 +37,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import RowMapping
 from sqlalchemy.orm import Session
 
 from contactpoint.audit.trail import AuditBatch
@@ -76,6 +75,7 @@ from contactpoint.services.search_match import (
 )
 from contactpoint.services.sign_in import Principal
 from contactpoint.store import searches as search_store
+from contactpoint.store.searches import CandidateRow
 from contactpoint.vault.blind_index import BlindIndexer
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
@@ -255,6 +255,8 @@ class _Search:
         self.batch = AuditBatch()
         self.tally: Tally | None = None
         """The user's count before this search, once the limits have been checked."""
+        self.candidates: list[CandidateRow] | None = None
+        """Read with the user's count, for a query that finds children by token."""
         self.details: dict[str, object] = {
             "scope": scope.value,
             "token_id": str(principal.token_id),
@@ -328,26 +330,20 @@ class _Search:
             self.finish(Result.NO_REASON)
             return SearchAnswer(Result.NO_REASON, advice=str(exc))
         self.details.update(reason_audit_details(self.tools.keyring.audit_key, self.reason))
-        refused = self.over_limit()
+        checked = self.check(raw, unknown_terms)
+        tokens = query_tokens(self.tools, checked) if isinstance(checked, SearchQuery) else set()
+        refused = self.over_limit(tokens)
         if refused is not None:
             return refused
-        try:
-            if unknown_terms:
-                raise InsufficientDetailError(
-                    Refusal.MALFORMED,
-                    "ContactPoint searches only on: "
-                    + ", ".join(t.value for t in Term)
-                    + ". Remove any other field and search again.",
-                )
-            query = check_query(raw, self.scope, self.tools.clock.today())
-        except InsufficientDetailError as refusal:
+        if isinstance(checked, InsufficientDetailError):
             self.alert_emergency(Result.INSUFFICIENT_DETAIL, None)
-            self.finish(Result.INSUFFICIENT_DETAIL, details={"refusal": refusal.refusal.value})
-            return SearchAnswer(Result.INSUFFICIENT_DETAIL, advice=refusal.advice)
+            self.finish(Result.INSUFFICIENT_DETAIL, details={"refusal": checked.refusal.value})
+            return SearchAnswer(Result.INSUFFICIENT_DETAIL, advice=checked.advice)
+        query = checked
         self.details.update(
             shape=query.shape.name, terms=fingerprints(self.tools.terms_key, query.terms())
         )
-        decision = find(self.session, self.tools, query)
+        decision = find(self.session, self.tools, query, self.candidates)
         view = None
         if decision.child_id is not None:
             view = view_child(
@@ -386,11 +382,29 @@ class _Search:
             return SearchAnswer(Result.NO_UNIQUE_MATCH, advice=no_unique_match_advice(query))
         return SearchAnswer(Result.MATCH, view=view)
 
-    def over_limit(self) -> SearchAnswer | None:
-        """Refuse, audited, a user past a limit; alert once per window."""
+    def check(
+        self, raw: RawQuery, unknown_terms: Collection[str]
+    ) -> SearchQuery | InsufficientDetailError:
+        """The query, or why it cannot run (acted on only once the user's limits are
+        checked, since a refused query counts too)."""
+        try:
+            if unknown_terms:
+                raise InsufficientDetailError(
+                    Refusal.MALFORMED,
+                    "ContactPoint searches only on: "
+                    + ", ".join(t.value for t in Term)
+                    + ". Remove any other field and search again.",
+                )
+            return check_query(raw, self.scope, self.tools.clock.today())
+        except InsufficientDetailError as refusal:
+            return refusal
+
+    def over_limit(self, tokens: Collection[tuple[int, int]]) -> SearchAnswer | None:
+        """Refuse, audited, a user past a limit; alert once per window. The candidates
+        filed under ``tokens`` are read on the way (``self.candidates``)."""
         limits = self.tools.limits
         now = self.tools.clock.now()
-        self.tally, minute, day = self.count(now)
+        self.tally, minute, day = self.count(now, tokens)
         load = SearchLoad(minute.weighted(limits), day.weighted(limits))
         window = limit_passed(load, limits)
         if window is None:
@@ -422,7 +436,9 @@ class _Search:
             Result.RATE_LIMITED, advice=rate_advice(window), retry_after=RETRY_AFTER[window]
         )
 
-    def count(self, now: datetime) -> tuple[Tally, Tally, Tally]:
+    def count(
+        self, now: datetime, tokens: Collection[tuple[int, int]]
+    ) -> tuple[Tally, Tally, Tally]:
         """The user's tally so far, and their searches in the last minute and day."""
         actor = self.principal.username
         actions = list(SEARCH_ACTIONS.values())
@@ -438,7 +454,7 @@ class _Search:
                 )
             )
 
-        marks = search_store.begin_search(
+        start = search_store.begin_search(
             self.session,
             self.principal.user_id,
             actor=actor,
@@ -446,7 +462,10 @@ class _Search:
             outcomes=outcomes,
             minute_start=starts[Window.MINUTE],
             day_start=starts[Window.DAY],
+            tokens=tokens,
         )
+        self.candidates = start.candidates
+        marks = start.marks
         if marks.latest is None:
             return Tally(), Tally(), Tally()
         latest = Tally.in_details(marks.latest)
@@ -489,17 +508,32 @@ def fingerprints(key: bytes, terms: Mapping[Term, str]) -> dict[str, str]:
     return out
 
 
-def find(session: Session, tools: SearchTools, query: SearchQuery) -> Decision:
-    """The decision for a checked query: which child, and every child it matched."""
+def query_tokens(tools: SearchTools, query: SearchQuery) -> set[tuple[int, int]]:
+    """The blind-index tokens a query finds its candidates by; none for a ContactPoint
+    ID, which names its child."""
+    if query.child_id is not None:
+        return set()
+    keys = search_keys(query, query_features(query), tools.clock.today())
+    return {(int(kind), tools.indexer.token(kind, value)) for kind, value in keys}
+
+
+def find(
+    session: Session,
+    tools: SearchTools,
+    query: SearchQuery,
+    read: list[CandidateRow] | None = None,
+) -> Decision:
+    """The decision for a checked query: which child, and every child it matched.
+    ``read``: the candidates filed under the query's tokens, if already read."""
     identified: str | None = None
     if query.child_id is not None:
         found = surviving_child(session, query.child_id)
         identified = found[0] if found is not None else None
         rows = search_store.candidates_of_children(session, {identified} if identified else set())
+    elif read is not None:
+        rows = read
     else:
-        keys = search_keys(query, query_features(query), tools.clock.today())
-        tokens = {(int(kind), tools.indexer.token(kind, value)) for kind, value in keys}
-        rows = search_store.candidates_by_tokens(session, tokens)
+        rows = search_store.candidates_by_tokens(session, query_tokens(tools, query))
     candidates = candidate_records(tools.vault, rows)
     scorer = tools.scorer
     decision = scorer.decide(scorer.score(query, candidates, identified_child=identified))
@@ -532,15 +566,15 @@ def shield_allows(
     return again.child_id == child_id
 
 
-def candidate_records(vault: Vault, rows: Iterable[RowMapping]) -> list[CandidateRecord]:
+def candidate_records(vault: Vault, rows: Iterable[CandidateRow]) -> list[CandidateRecord]:
     """Each candidate record with its match features decrypted (one decryption each)."""
     return [
         CandidateRecord(
-            row["child_id"],
-            MatchFeatures.from_json(decrypt_field(vault, row["id"], "match", row["match_enc"])),
-            bool(row["shielded"]),
-            bool(row["provisional"]),
+            child_id,
+            MatchFeatures.from_json(decrypt_field(vault, record_id, "match", match_enc)),
+            shielded,
+            provisional,
         )
-        for row in rows
-        if row["match_enc"] is not None
+        for record_id, child_id, match_enc, shielded, provisional in rows
+        if match_enc is not None
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -164,20 +164,40 @@ def _candidate_columns() -> list[Any]:
     ]
 
 
-def candidates_by_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[RowMapping]:
-    """Every active record (id, child, match features, shielded, provisional) of every
-    child filed under any of these (kind, token) pairs: the whole candidate set of a
-    search in one round trip, found only through the blind index."""
+CandidateRow = tuple[uuid.UUID, str, bytes | None, bool, bool]
+"""A candidate record as read: its id, child, match features (encrypted), and whether
+the child is shielded and whether it waits for review."""
+
+
+def _candidates_statement(ordered: Sequence[tuple[int, int]]) -> Statement:
+    return Statement(
+        _CANDIDATES_BY_TOKEN,
+        {"kinds": [k for k, _ in ordered], "tokens": [t for _, t in ordered]},
+    )
+
+
+def _candidate_rows(rows: Iterable[Sequence[Any]]) -> list[CandidateRow]:
+    return [
+        (
+            record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id)),
+            str(child_id),
+            None if match_enc is None else bytes(match_enc),
+            bool(shielded),
+            bool(provisional),
+        )
+        for record_id, child_id, match_enc, shielded, provisional in rows
+    ]
+
+
+def candidates_by_tokens(session: Session, keys: Collection[tuple[int, int]]) -> list[CandidateRow]:
+    """Every active record of every child filed under any of these (kind, token) pairs:
+    the whole candidate set of a search in one round trip, found only through the blind
+    index."""
     if not keys:
         return []
     ordered = sorted(set(keys))
     if is_postgresql(session):
-        return list(
-            session.execute(
-                _CANDIDATES_BY_TOKEN,
-                {"kinds": [k for k, _ in ordered], "tokens": [t for _, t in ordered]},
-            ).mappings()
-        )
+        return _candidate_rows(run_together(session, [_candidates_statement(ordered)])[0])
     by_kind: dict[int, list[int]] = {}
     for kind, token in ordered:
         by_kind.setdefault(kind, []).append(token)
@@ -196,20 +216,20 @@ def candidates_by_tokens(session: Session, keys: Collection[tuple[int, int]]) ->
     return _active_records(session, SourceRecord.child_id.in_(filed))
 
 
-def candidates_of_children(session: Session, child_ids: Collection[str]) -> list[RowMapping]:
+def candidates_of_children(session: Session, child_ids: Collection[str]) -> list[CandidateRow]:
     """The same rows for children named directly (a ContactPoint ID)."""
     if not child_ids:
         return []
     return _active_records(session, member_of(session, SourceRecord.child_id, sorted(child_ids)))
 
 
-def _active_records(session: Session, which: Any) -> list[RowMapping]:
-    return list(
+def _active_records(session: Session, which: Any) -> list[CandidateRow]:
+    return _candidate_rows(
         session.execute(
             select(*_candidate_columns())
             .join(Child, Child.id == SourceRecord.child_id)
             .where(which, SourceRecord.ended_at.is_(None))
-        ).mappings()
+        )
     )
 
 
@@ -222,6 +242,13 @@ _BEGIN_SEARCH = text(
            set_config('plan_cache_mode', 'force_generic_plan', true)
     """
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStart:
+    marks: SearchMarks
+    candidates: list[CandidateRow]
+    """The candidates filed under the tokens :func:`begin_search` was given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,8 +361,10 @@ def begin_search(
     outcomes: Collection[str],
     minute_start: datetime,
     day_start: datetime,
-) -> SearchMarks:
-    """Start the user's search: take their search lock, then read their marks.
+    tokens: Collection[tuple[int, int]] = (),
+) -> SearchStart:
+    """Start the user's search: take their search lock, then read their marks, and the
+    candidates filed under ``tokens`` (:func:`candidates_by_tokens`).
 
     The lock lets one search at a time of this user's count against their limits: held
     until the transaction ends, so each search reads the count the one before it wrote.
@@ -345,8 +374,10 @@ def begin_search(
     plan. Every statement of a search is a walk along an index whatever its values, but
     for the array of index tokens PostgreSQL would otherwise plan each run afresh, which
     cost about as much as running it. The lock and the marks go in one round trip
-    (:mod:`contactpoint.store.round_trips`); the marks are read in a snapshot taken after
-    the lock is granted.
+    (:mod:`contactpoint.store.round_trips`), with the candidates, which the search reads
+    whether or not its user is over a limit: read with the lock they cost nothing but the
+    database's work, and a refused search never decrypts them. Each is read in a
+    snapshot taken after the lock is granted.
     """
     marks = Statement(
         _counting(_MARKS, len(actions), len(outcomes)),
@@ -359,11 +390,16 @@ def begin_search(
             recent=_RECENT,
         ),
     )
+    ordered = sorted(set(tokens))
     if is_postgresql(session):
         lock = Statement(_BEGIN_SEARCH, {"space": _SEARCHER_LOCKS, "user": user_id})
-        rows = run_together(session, [lock, marks])[1]
+        read = [lock, marks, *([_candidates_statement(ordered)] if ordered else [])]
+        answers = run_together(session, read)
+        rows = answers[1]
+        candidates = _candidate_rows(answers[2]) if ordered else []
     else:
         rows = run_together(session, [marks])[0]
+        candidates = candidates_by_tokens(session, ordered)
     recent: list[list[_Mark]] = [[], [], []]
     for mark, at, seq, counted, details in rows:
         recent[mark].append(_Mark(as_utc(at), int(seq), bool(counted), details))
@@ -386,7 +422,7 @@ def begin_search(
         # The walk stopped among entries of top's very instant: the latest of them by number.
         return str(_counted(session, _AT, actor, actions, outcomes, at=top.at).scalar_one())
 
-    return SearchMarks(last(0), last(1), last(2))
+    return SearchStart(SearchMarks(last(0), last(1), last(2)), candidates)
 
 
 @dataclass(frozen=True, slots=True)
