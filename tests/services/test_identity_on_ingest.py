@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor
 from contactpoint.clock import FixedClock
+from contactpoint.services import ingest as ingest_service
 from contactpoint.services.identity_changes import merge
 from contactpoint.services.shielding import shield
-from contactpoint.store.tables import Child, ReviewItem
+from contactpoint.store.tables import Child, ReviewItem, SourceRecord
 from contactpoint.vault.keyring import Keyring
 from tests.feeds.lines import line
 from tests.services.helpers import Ingest, links
@@ -212,3 +214,23 @@ def test_without_the_other_record_the_same_line_links(
     assert child_of(connection, "child-benefit", "C1") == child_of(
         connection, "school-census", "S1"
     )
+
+
+def test_every_record_of_a_contender_is_read_though_the_feature_cache_is_full(
+    ingest: Ingest, connection: Connection, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decrypting a record's features makes room in the cache by forgetting the oldest:
+    a record the cache held when the read began must not be forgotten before it is used
+    (the child would be judged without it)."""
+    ingest("school-census", line(_source_record_id="S1", nhs_number=None))
+    ingest("nhs-pds", line(_source_record_id="P9", given_names="Zara", date_of_birth="2011-11-23"))
+    ids = dict(
+        connection.execute(select(SourceRecord.source_record_id, SourceRecord.id)).tuples().all()
+    )
+    ingestor = ingest.ingestor
+    monkeypatch.setattr(ingest_service, "FEATURE_CACHE", 1)
+    ingestor._features.clear()
+    ingestor._features_of(session, {ids["S1"]: "near"})
+    found = ingestor._features_of(session, {ids["P9"]: "far", ids["S1"]: "near"})
+    assert sorted(child for child, _ in found) == ["far", "near"]
+    assert list(ingestor._features) == [ids["P9"]]

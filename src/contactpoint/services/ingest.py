@@ -739,24 +739,29 @@ class FeedIngestor:
 
     def _features_of(
         self, session: Session, records: dict[uuid.UUID, str]
-    ) -> Iterator[tuple[str, MatchFeatures]]:
-        """Each record's match features: from memory, or read and decrypted."""
-        missing: list[uuid.UUID] = []
+    ) -> list[tuple[str, MatchFeatures]]:
+        """Each record's match features: from memory, or read and decrypted. What memory
+        holds is taken first, since decrypting the others makes room by forgetting some."""
         cached = self._features
-        for record_id, child_id in records.items():
-            features = cached.get(record_id)
-            if features is None:
-                missing.append(record_id)
-            else:
-                yield child_id, features
+        held = {record_id: cached[record_id] for record_id in records if record_id in cached}
+        missing = [record_id for record_id in records if record_id not in held]
+        found = [(records[record_id], features) for record_id, features in held.items()]
         for record_id, ciphertext in store.match_ciphertexts(session, missing):
-            if ciphertext is None:
-                continue  # written before migration 0003: re-ingest gives it features
-            features = MatchFeatures.from_json(
-                decrypt_field(self._tools.vault, record_id, "match", ciphertext)
-            )
-            self._remember(record_id, features)
-            yield records[record_id], features
+            features = self._decrypted(record_id, ciphertext)
+            if features is not None:
+                found.append((records[record_id], features))
+        return found
+
+    def _decrypted(self, record_id: uuid.UUID, ciphertext: bytes | None) -> MatchFeatures | None:
+        """A record's match features decrypted, and remembered; ``None`` for a record
+        written before migration 0003 (re-ingesting its feed gives it features)."""
+        if ciphertext is None:
+            return None
+        features = MatchFeatures.from_json(
+            decrypt_field(self._tools.vault, record_id, "match", ciphertext)
+        )
+        self._remember(record_id, features)
+        return features
 
     def _apply(
         self, session: Session, source: str, batch: Sequence[PreparedLine]

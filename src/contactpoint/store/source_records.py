@@ -166,20 +166,35 @@ class ChildFlags:
     """The child was made for a record waiting in the review queue."""
 
 
+_CHILD_FLAGS = (
+    "SELECT c.id, c.shielded, EXISTS (SELECT 1 FROM review_items r "
+    "WHERE r.child_id = c.id AND r.status = 'open') FROM children c "
+    "WHERE c.id = ANY(%s::varchar[])"
+)
+
+
 def child_flags(session: Session, child_ids: Collection[str]) -> dict[str, ChildFlags]:
+    """Whether each child is shielded and whether it waits for review. On PostgreSQL as
+    the driver's tuples: ingest asks for thousands of children a batch."""
     if not child_ids:
         return {}
-    waiting = (
-        select(ReviewItem.id)
-        .where(ReviewItem.child_id == Child.id, ReviewItem.status == "open")
-        .exists()
-    )
-    rows = session.execute(
-        select(Child.id, Child.shielded, waiting.label("waiting")).where(
-            member_of(session, Child.id, sorted(child_ids))
+    if is_postgresql(session):
+        rows: Iterable[Sequence[Any]] = driver_rows(session, _CHILD_FLAGS, (sorted(child_ids),))
+    else:
+        waiting = (
+            select(ReviewItem.id)
+            .where(ReviewItem.child_id == Child.id, ReviewItem.status == "open")
+            .exists()
         )
-    )
-    return {row.id: ChildFlags(bool(row.shielded), bool(row.waiting)) for row in rows}
+        rows = session.execute(
+            select(Child.id, Child.shielded, waiting.label("waiting")).where(
+                member_of(session, Child.id, sorted(child_ids))
+            )
+        )
+    return {
+        str(child_id): ChildFlags(bool(shielded), bool(waiting))
+        for child_id, shielded, waiting in rows
+    }
 
 
 def insert_review_items(session: Session, rows: Sequence[dict[str, Any]]) -> None:
