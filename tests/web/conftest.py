@@ -33,11 +33,14 @@ from contactpoint.services.audit_check import verify_audit
 from contactpoint.services.sign_in import Principal
 from contactpoint.services.users import add_user
 from contactpoint.settings import Settings
+from contactpoint.store import migrate
+from contactpoint.store.database import make_engine
 from contactpoint.store.tables import AuditEntry
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
 from contactpoint.web.app import create_app
 from contactpoint.web.dependencies import require_role
+from tests.conftest import PgDatabases
 from tests.services.helpers import Ingest
 from tests.services.search_population import Population, build_population
 
@@ -207,6 +210,41 @@ def api(
     yield api
     for client in api.clients.values():
         client.close()
+
+
+@pytest.fixture
+def committing_api(
+    pg_databases: PgDatabases,
+    keyring: Keyring,
+    clock: FixedClock,
+    actor: Actor,
+    tmp_path: Path,
+) -> Iterator[Api]:
+    """The app as it is served: its sessions own their transactions, on a PostgreSQL
+    database of the test's own, so a request commits for real (the database is dropped
+    with the others at the end)."""
+    url = pg_databases.create()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    runtime = Runtime(
+        settings=Settings(home=tmp_path, database_url=url, api_token_minutes=15),
+        engine=engine,
+        keyring=keyring,
+        clock=clock,
+    )
+    app = create_app(runtime)
+    api = Api(
+        app=app,
+        runtime=runtime,
+        sessions=runtime.sessions,
+        vault=runtime.vault,
+        clock=clock,
+        actor=actor,
+    )
+    yield api
+    for client in api.clients.values():
+        client.close()
+    engine.dispose()
 
 
 @pytest.fixture

@@ -6,19 +6,24 @@ import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from contactpoint.domain.vocabulary import Role
-from contactpoint.store.tables import Alert
+from contactpoint.identity.linker import ProbabilisticLinker
+from contactpoint.identity.model import load_model
+from contactpoint.store.tables import Alert, AuditEntry
 from contactpoint.web.api import search as search_api
+from tests.services.helpers import Ingest
 from tests.services.search_population import (
     BY_KEY,
     Population,
+    build_population,
     nhs,
     plain_values,
 )
@@ -312,3 +317,35 @@ def test_a_process_runs_no_more_searches_at_once_than_its_search_threads(
     with ThreadPoolExecutor(max_workers=1) as runner:
         assert runner.submit(asyncio.run, six_at_once()).result() == [200] * 6
     assert most == threads
+
+
+def test_a_search_that_owns_its_transaction_commits_with_its_audit(
+    committing_api: Api, tmp_path: Path
+) -> None:
+    """Served for real, a search's audit entries carry its transaction's COMMIT: what it
+    wrote is there for everyone after the answer, the chain verifies, and the
+    connection it gave back serves the next search."""
+    api = committing_api
+    api.vault.prepare()
+    ingest = Ingest(tmp_path, api.sessions, api.vault, api.runtime.keyring, api.clock, api.actor)
+    api.runtime.linker = ProbabilisticLinker(load_model())  # type: ignore[misc]
+    population = build_population(
+        ingest,
+        api.sessions,
+        clock=api.clock,
+        audit_key=api.runtime.keyring.audit_key,
+        actor=api.actor,
+    )
+    token = token_for(api, "j.patel")
+    found = post(api, token, JACK)
+    assert found.status_code == 200, found.text
+    assert found.json()["child"]["contactpoint_id"] == population["jack"]
+    nobody = post(api, token, {**JACK, "date_of_birth": "2016-05-13"})
+    assert nobody.json()["result"] == "no_unique_match"
+    searches = api.audit("search")
+    assert [e["outcome"] for e in searches] == ["match", "no_unique_match"]
+    with api.runtime.engine.connect() as other:
+        assert other.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == len(
+            api.audit()
+        )
+    api.assert_audit_chain_intact()
