@@ -177,14 +177,9 @@ def _candidates_statement(ordered: Sequence[tuple[int, int]]) -> Statement:
 
 
 def _candidate_rows(rows: Iterable[Sequence[Any]]) -> list[CandidateRow]:
+    """The rows as tuples; the flags as booleans (SQLite gives ``EXISTS`` as 0 or 1)."""
     return [
-        (
-            record_id if isinstance(record_id, uuid.UUID) else uuid.UUID(str(record_id)),
-            str(child_id),
-            None if match_enc is None else bytes(match_enc),
-            bool(shielded),
-            bool(provisional),
-        )
+        (record_id, child_id, match_enc, bool(shielded), bool(provisional))
         for record_id, child_id, match_enc, shielded, provisional in rows
     ]
 
