@@ -336,7 +336,9 @@ class InitialLoader:
                 tick(BUILDING_INDEXES, 0, tables)
             tick(BUILDING_INDEXES, tables, tables)
         with self._tools.sessions.begin() as session:
-            refresh_statistics(session, ("source_records", "blind_index", "children"))
+            refresh_statistics(
+                session, ("source_records", "blind_index", "children", "review_items")
+            )
             for feed in opened:
                 feed.report.rejections.sort(key=lambda r: r.line_number)
                 feed.report.counts.rejected = len(feed.report.rejections)
