@@ -182,6 +182,36 @@ def test_every_batch_is_audited_and_chain_verifies(
     assert verify_audit(session, keyring.audit_key).ok
 
 
+def test_the_collector_runs_between_batches_and_not_during_them(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    keyring: Keyring,
+    clock: FixedClock,
+    actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Into a large index automatic collections took a third of an ingest
+    (services/collection.py): each batch ends with one, and none runs inside."""
+    import gc
+
+    from contactpoint.services import ingest as ingest_module
+
+    enabled_at_batch_end: list[bool] = []
+    real_collect = ingest_module.collect_after_batch
+
+    def watched() -> None:
+        enabled_at_batch_end.append(gc.isenabled())
+        real_collect()
+
+    monkeypatch.setattr(ingest_module, "collect_after_batch", watched)
+    small_batches = Ingest(tmp_path, sessions, vault, keyring, clock, actor, batch_size=2)
+    lines = [line(_source_record_id=f"R{i}", nhs_number=None, upn=None) for i in range(5)]
+    small_batches("school-census", *lines)
+    assert enabled_at_batch_end == [False, False, False]
+    assert gc.isenabled()
+
+
 def test_a_batch_the_database_refuses_is_applied_line_by_line(
     ingest: Ingest, connection: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,6 +54,7 @@ from contactpoint.feeds.schema import FeedLine
 from contactpoint.identity.blocking import blocking_keys
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Candidate, LinkDecision, Outcome
+from contactpoint.services.collection import collect_after_batch, collected_between_batches
 from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.prefetch import Prefetch
 from contactpoint.store import source_records as store
@@ -456,8 +457,10 @@ class FeedIngestor:
                 work = Work.VALIDATE if seen_before else Work.ENCRYPT
                 items = self._prepared_items(source, stream, helper, work=work)
                 batches = stack.enter_context(Prefetch(self._batches(items)))
+                stack.enter_context(collected_between_batches())
                 for batch, rejections, last_line in batches:
                     refused += self._take(source, batch, rejections, last_line, seen_before, report)
+                    collect_after_batch()
                     if progress is not None:
                         progress(last_line)
         report.rejections.sort(key=lambda r: r.line_number)

@@ -1,0 +1,38 @@
+"""Python's cyclic garbage collector held back during a batch, and run between batches.
+
+Ingest into a large index keeps hundreds of thousands of decrypted match features
+in memory and makes hundreds of thousands of short-lived objects a batch. Left to
+itself, the collector starts a collection every few hundred allocations and every
+so often walks everything the process holds: into an index of 1,000,000 children
+it took 43 s of a 135 s ingest (measured with ``gc.callbacks``), none of it
+freeing anything, since what a batch throws away has no cycles and goes as soon as
+it is dropped. Here the automatic collector is off while a feed is processed and
+the young generations are collected at the end of each batch, so what a batch
+leaves in a cycle (a session, an exception's frames) is still freed within the
+batch after.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collected_between_batches() -> Iterator[None]:
+    """Automatic collection off inside the block (as it was after it); call
+    :func:`collect_after_batch` at the end of each batch."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def collect_after_batch() -> None:
+    """The objects made since the last batch, looked at once: those still held go
+    to the oldest generation, which only a full collection walks."""
+    gc.collect(1)
