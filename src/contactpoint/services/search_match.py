@@ -13,6 +13,13 @@ The decision is the linker's, made stricter where a search differs from a link:
 * It is returned only if it is the one returnable child and no other child
   comes within the model's margin of it (or reaches the upper threshold). A
   rival always wins: "several" gives the same answer as "none".
+* A child waiting for review is a rival like any other. It waits because ingest
+  could not tell whether its record is another child's or a child of its own:
+  at 1,000,000 children, two boys of one name and birthday (Alfie Connor and
+  Alfie Michael Graham, 2025-05-16), one of them waiting, were both matched by
+  "Alfie Graham, 2025-05-16", and the other boy was returned while waiting
+  children did not count. Until a person has looked, the search cannot tell
+  either, so it names neither.
 * A child whose given name is clearly *different* from the query's is not this
   child (that is what twins look like) and is neither a rival nor a match.
 * A national identifier (NHS number, UPN) that agrees, or the ContactPoint ID
@@ -218,9 +225,5 @@ class QueryScorer:
             return Decision(None, matched)
         best = returnable[0]
         bar = min(thresholds.upper, best.weight - thresholds.margin)
-        rivals = [
-            c
-            for c in considered
-            if c is not best and c.strength >= bar and not (c.provisional and not best.provisional)
-        ]
+        rivals = [c for c in considered if c is not best and c.strength >= bar]
         return Decision(None if rivals else best.child_id, matched)
