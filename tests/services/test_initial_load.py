@@ -274,3 +274,27 @@ def test_a_failed_load_puts_the_indexes_and_foreign_keys_back(
     with pytest.raises(RuntimeError, match="went away"):
         FailingLoader(parts.tools(), chunk=300).load(feeds)
     assert secondary_structure(connection) == before
+
+
+def test_the_loaded_tables_are_vacuumed_or_analysed_when_the_load_ends(
+    parts: Parts, feeds: list[tuple[str, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vacuumed where the sessions allow it (an engine on PostgreSQL); the tests'
+    sessions are in a transaction, so here the tables are analysed instead."""
+    from contactpoint.services import initial_load
+
+    asked: list[tuple[str, ...]] = []
+    analysed: list[tuple[str, ...]] = []
+
+    def vacuum(sessions: Any, tables: tuple[str, ...]) -> bool:
+        asked.append(tables)
+        return False
+
+    monkeypatch.setattr(initial_load, "vacuum_after_load", vacuum)
+    monkeypatch.setattr(
+        initial_load, "refresh_statistics", lambda session, tables: analysed.append(tables)
+    )
+    parts.loader().load(feeds)
+    expected = ("source_records", "blind_index", "children", "review_items")
+    assert asked == [expected]
+    assert analysed == [expected]

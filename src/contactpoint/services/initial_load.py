@@ -66,7 +66,7 @@ from contactpoint.services.ingest import (
     start_helper_process,
 )
 from contactpoint.store import source_records as store
-from contactpoint.store.bulk import refresh_statistics
+from contactpoint.store.bulk import refresh_statistics, vacuum_after_load
 from contactpoint.store.bulk_load import indexes_built_after
 from contactpoint.store.database import make_engine, session_factory
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
@@ -85,6 +85,8 @@ WRITES_AHEAD = 2
 SPILL_PREFIX = "contactpoint-load-"
 BULK_TABLES = ("source_records", "blind_index")
 """Written with their secondary indexes and foreign keys set aside, built after."""
+LOADED_TABLES = ("source_records", "blind_index", "children", "review_items")
+"""Every table the load fills: vacuumed and analysed when it ends."""
 Progress = Callable[[str, int, int | None], None]
 """(phase, done, total): reading, linking and writing, building indexes."""
 LINKING_AND_WRITING = "linking and writing"
@@ -335,10 +337,10 @@ class InitialLoader:
                 written_children = self._write(chunks, entries, tick, own_process=helpers > 0)
                 tick(BUILDING_INDEXES, 0, tables)
             tick(BUILDING_INDEXES, tables, tables)
+        vacuumed = vacuum_after_load(self._tools.sessions, LOADED_TABLES)
         with self._tools.sessions.begin() as session:
-            refresh_statistics(
-                session, ("source_records", "blind_index", "children", "review_items")
-            )
+            if not vacuumed:
+                refresh_statistics(session, LOADED_TABLES)
             for feed in opened:
                 feed.report.rejections.sort(key=lambda r: r.line_number)
                 feed.report.counts.rejected = len(feed.report.rejections)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -107,6 +108,13 @@ class BlindIndexEntry(Base):
     """
 
     __tablename__ = "blind_index"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "kind", "token", "record_id", name="pk_blind_index", postgresql_include=["child_id"]
+        ),
+    )
+    """The child rides in the key's index on PostgreSQL (migration 0008): a token
+    look-up is answered from the index alone, without a visit to the table."""
 
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     token: Mapped[int] = mapped_column(Integer, primary_key=True)
