@@ -9,7 +9,8 @@ freeing anything, since what a batch throws away has no cycles and goes as soon 
 it is dropped. Here the automatic collector is off while a feed is processed and
 the young generations are collected at the end of each batch, so what a batch
 leaves in a cycle (a session, an exception's frames) is still freed within the
-batch after.
+batch after. The web server settles its collector differently
+(``web/workers.py``): its requests never end in a pause of its choosing.
 """
 
 from __future__ import annotations
