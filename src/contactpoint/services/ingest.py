@@ -673,9 +673,7 @@ class FeedIngestor:
             self._rows_seen = estimated_rows(session, "source_records")
         self._inserted_since_analyze += inserted
         if self._inserted_since_analyze >= max(ANALYZE_AFTER, self._rows_seen):
-            refresh_statistics(
-                session, ("source_records", "blind_index", "children", "review_items")
-            )
+            refresh_statistics(session, store.INDEX_TABLES)
             self._rows_seen += self._inserted_since_analyze
             self._inserted_since_analyze = 0
 

@@ -85,8 +85,6 @@ WRITES_AHEAD = 2
 SPILL_PREFIX = "contactpoint-load-"
 BULK_TABLES = ("source_records", "blind_index")
 """Written with their secondary indexes and foreign keys set aside, built after."""
-LOADED_TABLES = ("source_records", "blind_index", "children", "review_items")
-"""Every table the load fills: vacuumed and analysed when it ends."""
 Progress = Callable[[str, int, int | None], None]
 """(phase, done, total): reading, linking and writing, building indexes."""
 LINKING_AND_WRITING = "linking and writing"
@@ -337,10 +335,10 @@ class InitialLoader:
                 written_children = self._write(chunks, entries, tick, own_process=helpers > 0)
                 tick(BUILDING_INDEXES, 0, tables)
             tick(BUILDING_INDEXES, tables, tables)
-        vacuumed = vacuum_after_load(self._tools.sessions, LOADED_TABLES)
+        vacuumed = vacuum_after_load(self._tools.sessions, store.INDEX_TABLES)
         with self._tools.sessions.begin() as session:
             if not vacuumed:
-                refresh_statistics(session, LOADED_TABLES)
+                refresh_statistics(session, store.INDEX_TABLES)
             for feed in opened:
                 feed.report.rejections.sort(key=lambda r: r.line_number)
                 feed.report.counts.rejected = len(feed.report.rejections)

@@ -255,8 +255,9 @@ class _Search:
         self.batch = AuditBatch()
         self.tally: Tally | None = None
         """The user's count before this search, once the limits have been checked."""
-        self.candidates: list[CandidateRow] | None = None
-        """Read with the user's count, for a query that finds children by token."""
+        self.candidates: list[CandidateRow] = []
+        """Read with the user's count (``over_limit``, always before ``find``), for a
+        query that finds children by token."""
         self.details: dict[str, object] = {
             "scope": scope.value,
             "token_id": str(principal.token_id),
@@ -518,22 +519,17 @@ def query_tokens(tools: SearchTools, query: SearchQuery) -> set[tuple[int, int]]
 
 
 def find(
-    session: Session,
-    tools: SearchTools,
-    query: SearchQuery,
-    read: list[CandidateRow] | None = None,
+    session: Session, tools: SearchTools, query: SearchQuery, read: list[CandidateRow]
 ) -> Decision:
     """The decision for a checked query: which child, and every child it matched.
-    ``read``: the candidates filed under the query's tokens, if already read."""
+    ``read``: the candidates filed under the query's tokens, read with the user's count."""
     identified: str | None = None
     if query.child_id is not None:
         found = surviving_child(session, query.child_id)
         identified = found[0] if found is not None else None
         rows = search_store.candidates_of_children(session, {identified} if identified else set())
-    elif read is not None:
-        rows = read
     else:
-        rows = search_store.candidates_by_tokens(session, query_tokens(tools, query))
+        rows = read
     candidates = candidate_records(tools.vault, rows)
     scorer = tools.scorer
     decision = scorer.decide(scorer.score(query, candidates, identified_child=identified))

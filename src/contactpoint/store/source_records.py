@@ -30,6 +30,9 @@ from contactpoint.store.tables import (
     SourceRecord,
 )
 
+INDEX_TABLES: Final = ("source_records", "blind_index", "children", "review_items")
+"""The tables ingest and the initial load fill, whose statistics they keep fresh."""
+
 ENCRYPTED = [c for c in SourceRecord.__table__.columns if c.name.endswith("_enc")]
 """Every ciphertext column of a source record, as the table defines them."""
 
