@@ -291,3 +291,18 @@ def test_a_stranger_is_no_contender_and_a_shared_identifier_always_is(
     held = [Candidate("S", stranger), Candidate("N", namesake_with_the_number)]
     assert linker.contenders(features(nhs_number=NHS_A), held) == {"N"}
     assert "C" in linker.contenders(features(), [Candidate("C", features(nhs_number=NHS_A))])
+
+
+def test_contenders_are_judged_child_by_child(linker: ProbabilisticLinker) -> None:
+    """Ingest's read ahead keeps a verdict on a child whose records did not change and
+    judges only the others again: the verdicts on a mix of children are those on each
+    child alone, in any order."""
+    variants = _variants()
+    mix = [Candidate(f"C{i % 4}", held) for i, held in enumerate(variants)]
+    for record in variants:
+        whole = linker.contenders(record, mix)
+        one_by_one: set[str] = set()
+        for child in {c.child_id for c in mix}:
+            one_by_one |= linker.contenders(record, [c for c in mix if c.child_id == child])
+        assert whole == one_by_one
+        assert linker.contenders(record, mix[::-1]) == whole

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contactpoint.audit.trail import Actor
 from contactpoint.clock import FixedClock
-from contactpoint.services import ingest as ingest_service
+from contactpoint.services.candidate_pool import FeatureMemory
 from contactpoint.services.identity_changes import merge
 from contactpoint.services.shielding import shield
 from contactpoint.store.tables import Child, ReviewItem, SourceRecord
@@ -217,7 +216,7 @@ def test_without_the_other_record_the_same_line_links(
 
 
 def test_every_record_of_a_contender_is_read_though_the_feature_cache_is_full(
-    ingest: Ingest, connection: Connection, session: Session, monkeypatch: pytest.MonkeyPatch
+    ingest: Ingest, connection: Connection, session: Session
 ) -> None:
     """Decrypting a record's features makes room in the cache by forgetting the oldest:
     a record the cache held when the read began must not be forgotten before it is used
@@ -227,10 +226,10 @@ def test_every_record_of_a_contender_is_read_though_the_feature_cache_is_full(
     ids = dict(
         connection.execute(select(SourceRecord.source_record_id, SourceRecord.id)).tuples().all()
     )
-    ingestor = ingest.ingestor
-    monkeypatch.setattr(ingest_service, "FEATURE_CACHE", 1)
-    ingestor._features.clear()
-    ingestor._features_of(session, {ids["S1"]: "near"})
-    found = ingestor._features_of(session, {ids["P9"]: "far", ids["S1"]: "near"})
-    assert sorted(child for child, _ in found) == ["far", "near"]
-    assert list(ingestor._features) == [ids["P9"]]
+    memory = FeatureMemory(ingest.ingestor._tools.vault, 1)
+    memory.read(session, [ids["S1"]], remember=True)
+    found, decrypted = memory.read(session, [ids["P9"], ids["S1"]], remember=True)
+    assert set(found) == {ids["P9"], ids["S1"]}
+    assert decrypted == {ids["P9"]}
+    assert len(memory) == 1
+    assert memory.get(ids["P9"]) is not None

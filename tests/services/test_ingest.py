@@ -222,10 +222,10 @@ def test_a_batch_the_database_refuses_is_applied_line_by_line(
 
     real_apply = ingest_module.FeedIngestor._apply
 
-    def refuse_bad(self, session, source, batch):  # type: ignore[no-untyped-def]
+    def refuse_bad(self, session, source, batch, read=None):  # type: ignore[no-untyped-def]
         if any(p.source_record_id == "POISON" for p in batch):
             raise IntegrityError("simulated", None, Exception("refused"))
-        return real_apply(self, session, source, batch)
+        return real_apply(self, session, source, batch, read)
 
     monkeypatch.setattr(ingest_module.FeedIngestor, "_apply", refuse_bad)
     report = ingest(

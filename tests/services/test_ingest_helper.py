@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from contactpoint.audit.trail import Actor
@@ -31,16 +29,15 @@ from contactpoint.services.initial_load import InitialLoader
 from contactpoint.store import migrate
 from contactpoint.store.data_keys import SqlDataKeyStore
 from contactpoint.store.database import make_engine, session_factory
-from contactpoint.store.tables import DataKey, ReviewItem, SourceRecord
+from contactpoint.store.tables import DataKey, ReviewItem
 from contactpoint.synth import write_synthetic_feeds
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
-from contactpoint.vault.record_cipher import decrypt_field
 from tests.conftest import PgDatabases
+from tests.services.committed_index import CommittedIndex
 
 SOURCES = ("nhs-pds", "child-benefit", "school-census", "local-authority")
-Partition = set[frozenset[tuple[str, str]]]
 
 
 @pytest.fixture(scope="module")
@@ -50,74 +47,6 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Path]]:
     return [(source, directory / f"{source}.jsonl") for source in SOURCES]
 
 
-@pytest.fixture
-def fresh_engines(pg_databases: PgDatabases) -> Iterator[list[Engine]]:
-    engines: list[Engine] = []
-    yield engines
-    for engine in engines:
-        engine.dispose()
-
-
-class Index:
-    """One committed PostgreSQL index and an ingestor for it."""
-
-    def __init__(
-        self, pg_databases: PgDatabases, engines: list[Engine], keyring: Keyring, actor: Actor
-    ) -> None:
-        self.engine = make_engine(pg_databases.create())
-        engines.append(self.engine)
-        migrate.upgrade(self.engine)
-        self.keyring = keyring
-        self.clock = FixedClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
-        self.vault = Vault(keyring, SqlDataKeyStore(self.engine, self.clock))
-        self.tools = FeedTools(
-            session_factory(self.engine),
-            vault=self.vault,
-            indexer=BlindIndexer(keyring),
-            digester=ContentDigester(keyring),
-            linker=ProbabilisticLinker(load_model().for_population(300)),
-            clock=self.clock,
-            audit_key=keyring.audit_key,
-            actor=actor,
-        )
-
-    def ingestor(self, *, helper: bool) -> FeedIngestor:
-        return FeedIngestor(
-            self.tools, batch_size=97, helper=helper, prepare_while_helper_starts=False
-        )
-
-    def partition(self) -> Partition:
-        groups: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        with self.engine.connect() as connection:
-            for source, srid, child_id in connection.execute(
-                select(SourceRecord.source, SourceRecord.source_record_id, SourceRecord.child_id)
-            ):
-                groups[child_id].add((source, srid))
-        return {frozenset(group) for group in groups.values()}
-
-    def count(self, table: type[ReviewItem] | type[DataKey]) -> int:
-        with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(table)).scalar_one()
-
-    def family_names(self) -> dict[tuple[str, str], str]:
-        """Every record's family name, decrypted by this process's vault."""
-        names: dict[tuple[str, str], str] = {}
-        with sessionmaker(self.engine)() as session:
-            rows = session.execute(
-                select(
-                    SourceRecord.id,
-                    SourceRecord.source,
-                    SourceRecord.source_record_id,
-                    SourceRecord.family_name_enc,
-                )
-            )
-            for row in rows:
-                names[(row.source, row.source_record_id)] = decrypt_field(
-                    self.vault, row.id, "family_name", row.family_name_enc
-                )
-        return names
-
-
 def test_the_helper_builds_the_index_ingest_alone_builds(
     pg_databases: PgDatabases,
     fresh_engines: list[Engine],
@@ -125,8 +54,8 @@ def test_the_helper_builds_the_index_ingest_alone_builds(
     actor: Actor,
     feeds: list[tuple[str, Path]],
 ) -> None:
-    alone = Index(pg_databases, fresh_engines, keyring, actor)
-    helped = Index(pg_databases, fresh_engines, keyring, actor)
+    alone = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
+    helped = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
     for source, path in feeds:
         alone.ingestor(helper=False).ingest(source, path)
         ingestor = helped.ingestor(helper=True)
@@ -149,7 +78,7 @@ def test_a_helped_update_is_encrypted_under_the_records_own_id(
     feeds: list[tuple[str, Path]],
     tmp_path: Path,
 ) -> None:
-    index = Index(pg_databases, fresh_engines, keyring, actor)
+    index = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
     source, path = feeds[0]
     index.ingestor(helper=False).ingest(source, path)
 
@@ -202,8 +131,8 @@ def test_the_loads_helpers_build_the_index_the_load_alone_builds(
     actor: Actor,
     feeds: list[tuple[str, Path]],
 ) -> None:
-    alone = Index(pg_databases, fresh_engines, keyring, actor)
-    helped = Index(pg_databases, fresh_engines, keyring, actor)
+    alone = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
+    helped = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
     alone_report = InitialLoader(alone.tools, chunk=97, helpers=0).load(feeds)
     loader = InitialLoader(helped.tools, chunk=97, helpers=2)
     report = loader.load(feeds)

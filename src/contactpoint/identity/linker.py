@@ -118,7 +118,11 @@ class LinkDecision:
 class Linker(Protocol):
     def decide(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> LinkDecision: ...
 
-    def contenders(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> set[str]: ...
+    def contenders(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> set[str]:
+        """The children ``decide`` could act on. Judged child by child, on that child's
+        candidates alone: ingest's read ahead keeps the verdict on a child whose records
+        did not change (``services/candidate_pool``)."""
+        ...
 
 
 CONTENDER_SLACK = 8.0
@@ -204,7 +208,8 @@ class ProbabilisticLinker:
         A child that shares an identifier is always a contender (a different
         given name with the same NHS number goes to review). Ingest reads only a
         batch's records that share a blocking key with it, and then every record
-        of the contenders alone.
+        of the contenders alone. Each child is judged on its own records only (``score``
+        keeps children apart), as the protocol requires.
         """
         thresholds = self.model.thresholds
         weak = thresholds.weak - CONTENDER_SLACK

@@ -18,9 +18,9 @@ import multiprocessing
 import re
 import sys
 import uuid
-from collections import OrderedDict, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -53,7 +53,17 @@ from contactpoint.feeds.reader import (
 from contactpoint.feeds.schema import FeedLine
 from contactpoint.identity.blocking import blocking_keys
 from contactpoint.identity.features import MatchFeatures
-from contactpoint.identity.linker import Candidate, LinkDecision, Outcome
+from contactpoint.identity.linker import LinkDecision, Outcome
+from contactpoint.services.candidate_pool import (
+    BatchWrites,
+    CandidatePool,
+    FeatureMemory,
+    LineToPlace,
+    PoolRead,
+    WrittenRecord,
+    make_pool,
+    read_pool,
+)
 from contactpoint.services.collection import collect_after_batch, collected_between_batches
 from contactpoint.services.feed_tools import FeedTools
 from contactpoint.services.prefetch import Prefetch
@@ -61,16 +71,12 @@ from contactpoint.store import source_records as store
 from contactpoint.store.bulk import estimated_rows, refresh_statistics
 from contactpoint.store.data_keys import SqlDataKeyStore
 from contactpoint.store.database import make_engine
-from contactpoint.store.identity import lock_identity
+from contactpoint.store.identity import identity_generation, lock_identity
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.vault.blind_index import BlindIndexer, ContentDigester
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.keyring import Keyring
-from contactpoint.vault.record_cipher import (
-    decrypt_field,
-    encrypt_field,
-    encrypt_record,
-)
+from contactpoint.vault.record_cipher import encrypt_field, encrypt_record
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +90,9 @@ again). The identity lock is held for a batch (about a second into an index of
 during an ingest waits up to that long."""
 ANALYZE_AFTER = 5000
 FEATURE_CACHE = 200_000
-"""Decrypted match features kept between batches: a feed's later lines often
-meet the same candidate children (families, twins), and re-decrypting them
-would cost more than the memory (a few hundred bytes each). The oldest written
-goes first: a read does not move a record up, so the many candidate reads a line
-makes into a large index are plain look-ups."""
+"""Decrypted match features kept between batches (``FeatureMemory``)."""
+WRITES_KEPT = 4
+"""This ingest's last committed batches, kept to bring a read made ahead up to date."""
 HELPER_FROM_BYTES = 1 << 20
 """Feeds at least this large (about 1,300 lines) are prepared by a helper process
 on PostgreSQL; a smaller one is done before the helper would have started."""
@@ -174,56 +178,8 @@ class _Pending:
     tokens: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
     reviews: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Pool:
-    """Candidate children for a batch: found through tokens, plus the batch's own new records.
-
-    Read in two steps: first the records that share a blocking token with the batch,
-    then, for the children the linker calls contenders on those, every active
-    record (``whole``). Only whole children are offered for a decision; the others
-    could not change one (``Linker.contenders``).
-    """
-
-    by_token: dict[tuple[int, int], set[str]] = field(default_factory=lambda: defaultdict(set))
-    records: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
-    """Each child's records as the linker takes them, made once a batch. A whole
-    child's flags are read before its candidates are made and do not change in a
-    batch; the others' candidates carry no flags, and are never offered for a decision."""
-    shielded: set[str] = field(default_factory=set)
-    provisional: set[str] = field(default_factory=set)
-    whole: set[str] | None = None
-    """Children whose every active record is in ``records``; ``None`` while only the
-    records found by token are."""
-
-    def candidates(self, tokens: Iterable[tuple[int, int]]) -> list[Candidate]:
-        children: set[str] = set()
-        for token in tokens:
-            children |= self.by_token.get(token, set())
-        if self.whole is not None:
-            children &= self.whole
-        records = self.records
-        return [candidate for child_id in sorted(children) for candidate in records[child_id]]
-
-    def hold(self, child_id: str, features: MatchFeatures) -> None:
-        self.records[child_id].append(
-            Candidate(
-                child_id,
-                features,
-                shielded=child_id in self.shielded,
-                provisional=child_id in self.provisional,
-            )
-        )
-
-    def add(
-        self, child_id: str, features: MatchFeatures, tokens: Iterable[tuple[int, int]]
-    ) -> None:
-        self.hold(child_id, features)
-        if self.whole is not None:
-            self.whole.add(child_id)
-        for token in tokens:
-            self.by_token[token].add(child_id)
+    written: dict[uuid.UUID, WrittenRecord] = field(default_factory=dict)
+    """Each record's child, tokens and features as the batch leaves them."""
 
 
 @dataclass
@@ -319,6 +275,17 @@ class LinePreparation:
         return columns
 
 
+def _lines_to_place(batch: Iterable[PreparedLine]) -> list[PreparedLine]:
+    """The lines that may be new records, to be linked: upserts with features."""
+    return [p for p in batch if p.action is FeedAction.UPSERT and p.features is not None]
+
+
+def _to_place(line: PreparedLine) -> LineToPlace:
+    if line.features is None:
+        raise ValueError("an end line is never placed")
+    return LineToPlace(line.line_number, line.features, frozenset(line.tokens))
+
+
 @dataclass(frozen=True)
 class _Helper:
     executor: ProcessPoolExecutor
@@ -411,6 +378,12 @@ class FeedIngestor:
     file order, so the index is the one this process alone would have built.
     ``helper``: ``None`` decides by database and file size, ``True`` or
     ``False`` forces it (``True`` still needs PostgreSQL through an engine).
+
+    On PostgreSQL through an engine, each batch's candidate children are also
+    read ahead, on a second connection, while the batch before is decided and
+    written (``candidate_pool``); ``read_ahead=False`` reads them under the
+    identity lock instead. Either way each batch is decided on the index as it
+    is once the lock is held.
     """
 
     def __init__(
@@ -420,17 +393,25 @@ class FeedIngestor:
         batch_size: int = BATCH_SIZE,
         helper: bool | None = None,
         prepare_while_helper_starts: bool = True,
+        read_ahead: bool = True,
     ) -> None:
         self._tools = tools
         self._batch_size = batch_size
         self._helper = helper
         self._prepare_while_helper_starts = prepare_while_helper_starts
+        self._read_ahead = read_ahead
         self._rows_seen: int | None = None
         self._inserted_since_analyze = 0
-        self._features: OrderedDict[uuid.UUID, MatchFeatures] = OrderedDict()
+        self._features = FeatureMemory(tools.vault, FEATURE_CACHE)
+        self._written: deque[BatchWrites] = deque(maxlen=WRITES_KEPT)
         self._preparation = LinePreparation(tools.vault, tools.indexer, tools.digester)
         self.helped_lines = 0
         """Lines the helper process prepared in the last ingest (for tests and diagnosis)."""
+        self.reads: Counter[str] = Counter()
+        """How each batch's candidates were had in the last ingest: ``current`` (read
+        ahead, nothing changed since), ``brought_up_to_date`` (read ahead, then this
+        ingest's own batches applied), ``read_again`` (read ahead, but another writer
+        came between) or ``under_lock`` (not read ahead)."""
 
     def ingest(
         self, source: str, path: Path, progress: Callable[[int], None] | None = None
@@ -442,6 +423,7 @@ class FeedIngestor:
             )
         report = IngestReport(source=source, file=path.name)
         self.helped_lines = 0
+        self.reads.clear()
         with open_feed(path) as stream:
             file_digest = self._tools.digester.file_digest(source, stream)
             size = stream.tell()
@@ -457,9 +439,12 @@ class FeedIngestor:
                 work = Work.VALIDATE if seen_before else Work.ENCRYPT
                 items = self._prepared_items(source, stream, helper, work=work)
                 batches = stack.enter_context(Prefetch(self._batches(items)))
+                reader = None if seen_before else self._start_reader(stack)
                 stack.enter_context(collected_between_batches())
-                for batch, rejections, last_line in batches:
-                    refused += self._take(source, batch, rejections, last_line, seen_before, report)
+                for batch, rejections, last_line, read in self._with_reads(source, batches, reader):
+                    refused += self._take(
+                        source, batch, rejections, last_line, seen_before, report, read
+                    )
                     collect_after_batch()
                     if progress is not None:
                         progress(last_line)
@@ -494,6 +479,60 @@ class FeedIngestor:
         )
         stack.callback(executor.shutdown, wait=True, cancel_futures=True)
         return _Helper(executor, executor.submit(helper_ready))
+
+    def _start_reader(self, stack: ExitStack) -> ThreadPoolExecutor | None:
+        if not self._read_ahead or helper_database_url(self._tools) is None:
+            return None
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        stack.callback(reader.shutdown, wait=True, cancel_futures=True)
+        return reader
+
+    def _with_reads(
+        self,
+        source: str,
+        batches: Iterator[tuple[list[PreparedLine], list[Rejection], int]],
+        reader: ThreadPoolExecutor | None,
+    ) -> Iterator[tuple[list[PreparedLine], list[Rejection], int, Future[PoolRead | None] | None]]:
+        """Each batch with the read of its candidates, started as the batch before it
+        is handed on: one read ahead, while that batch is decided and written."""
+        held: tuple[list[PreparedLine], list[Rejection], int] | None = None
+        held_read: Future[PoolRead | None] | None = None
+        for batch, rejections, last_line in batches:
+            read = None if reader is None else reader.submit(self.read_ahead, source, batch)
+            if held is not None:
+                yield (*held, held_read)
+            held, held_read = (batch, rejections, last_line), read
+        if held is not None:
+            yield (*held, held_read)
+
+    def read_ahead(self, source: str, batch: Sequence[PreparedLine]) -> PoolRead | None:
+        """The candidates of the batch's new records, read in a snapshot of its own
+        outside the identity lock; ``None`` if the database refused the read (the
+        batch then reads them under the lock). Runs on the read-ahead thread."""
+        try:
+            with self._tools.sessions() as session:
+                session.connection(
+                    execution_options={
+                        "isolation_level": "REPEATABLE READ",
+                        "postgresql_readonly": True,
+                    }
+                )
+                generation = identity_generation(session)
+                lines = _lines_to_place(batch)
+                known = store.find_by_source_ids(
+                    session, source, {line.source_record_id for line in lines}
+                )
+                return read_pool(
+                    session,
+                    [_to_place(line) for line in lines if line.source_record_id not in known],
+                    linker=self._tools.linker,
+                    memory=self._features,
+                    generation=generation,
+                    remember=False,
+                )
+        except SQLAlchemyError as exc:
+            log.warning("reading a batch's candidates ahead failed (%s)", type(exc).__name__)
+            return None
 
     def _prepared_items(
         self, source: str, stream: BinaryIO, helper: _Helper | None, *, work: Work
@@ -565,7 +604,7 @@ class FeedIngestor:
                 "The source name must be lower-case letters, digits and hyphens."
             )
         prepared = self._preparation.prepare(source, ParsedLine(1, line, b""), work=Work.ENCRYPT)
-        counts, rejections = self._apply(session, source, [prepared])
+        counts, rejections, _ = self._apply(session, source, [prepared])
         if rejections:
             raise ContactPointError(f"The record {rejections[0].reason}.")
         known = store.find_by_source_ids(session, source, {line.source_record_id})
@@ -579,6 +618,7 @@ class FeedIngestor:
         last_line: int,
         seen_before: bool,
         report: IngestReport,
+        read: Future[PoolRead | None] | None = None,
     ) -> int:
         """Apply one prepared batch to the report; the number of lines the database refused."""
         report.rejections.extend(rejections)
@@ -587,7 +627,9 @@ class FeedIngestor:
             report.counts.accepted += len(batch)
             report.counts.unchanged += len(batch)
         elif batch:
-            counts, failed = self._apply_with_fallback(source, batch)
+            counts, failed = self.apply_batch(
+                source, batch, None if read is None else read.result()
+            )
             report.counts.add(counts)
             report.rejections.extend(failed)
             return sum(1 for f in failed if f.reason.startswith(DATABASE_REFUSED))
@@ -627,12 +669,14 @@ class FeedIngestor:
                 batch, rejections = [], []
         yield batch, rejections, last
 
-    def _apply_with_fallback(
-        self, source: str, batch: Sequence[PreparedLine]
+    def apply_batch(
+        self, source: str, batch: Sequence[PreparedLine], read: PoolRead | None = None
     ) -> tuple[IngestCounts, list[Rejection]]:
+        """Apply a prepared batch in one transaction, with ``read`` (``read_ahead``) if
+        given; if the database refuses it, its lines one by one, each read afresh."""
         self._tools.vault.prepare()
         try:
-            return self._apply_in_transaction(source, batch)
+            return self._apply_in_transaction(source, batch, read)
         except SQLAlchemyError as exc:
             log.warning(
                 "batch refused by the database (%s); applying its lines one by one",
@@ -678,10 +722,10 @@ class FeedIngestor:
             self._inserted_since_analyze = 0
 
     def _apply_in_transaction(
-        self, source: str, batch: Sequence[PreparedLine]
+        self, source: str, batch: Sequence[PreparedLine], read: PoolRead | None = None
     ) -> tuple[IngestCounts, list[Rejection]]:
         with self._tools.sessions.begin() as session:
-            counts, rejections = self._apply(session, source, batch)
+            counts, rejections, written = self._apply(session, source, batch, read)
             self._keep_statistics_fresh(session, counts.created + counts.linked)
             record(
                 session,
@@ -696,80 +740,56 @@ class FeedIngestor:
                     **asdict(counts),
                 },
             )
+        self._written.append(written)
         return counts, rejections
 
-    def _remember(self, record_id: uuid.UUID, features: MatchFeatures) -> None:
-        self._features[record_id] = features
-        self._features.move_to_end(record_id)
-        if len(self._features) > FEATURE_CACHE:
-            self._features.popitem(last=False)
-
-    def _candidate_pool(self, session: Session, lines: Sequence[PreparedLine]) -> _Pool:
-        """The candidate children of a batch's new records, each read whole if it could matter.
-
-        A large index meets a batch's tokens with many children (common names, and
-        the tokens' deliberate collisions), most of which score far below any
-        threshold on the very record that shares the token. So the records found
-        by token are read and scored first, and only the children the linker calls
-        contenders on them are read whole, with their flags.
-        """
-        pool = _Pool()
-        tokens = {token for p in lines for token in p.tokens}
-        found: dict[uuid.UUID, str] = {}
-        by_token = pool.by_token
-        for kind, token, record_id, child_id in store.records_by_token(session, tokens):
-            by_token[(kind, token)].add(child_id)
-            found[record_id] = child_id
-        for child_id, features in self._features_of(session, found):
-            pool.hold(child_id, features)
-        contenders: set[str] = set()
-        linker = self._tools.linker
-        for p in lines:
-            if p.features is not None and p.tokens:
-                contenders |= linker.contenders(p.features, pool.candidates(p.tokens))
-        for child_id in contenders:
-            pool.records.pop(child_id, None)
-        for child_id, flags in store.child_flags(session, contenders).items():
-            if flags.shielded:
-                pool.shielded.add(child_id)
-            if flags.provisional:
-                pool.provisional.add(child_id)
-        everything = store.records_of_children(session, contenders)
-        for child_id, features in self._features_of(session, everything):
-            pool.hold(child_id, features)
-        pool.whole = contenders
-        return pool
-
-    def _features_of(
-        self, session: Session, records: dict[uuid.UUID, str]
-    ) -> list[tuple[str, MatchFeatures]]:
-        """Each record's match features: from memory, or read and decrypted. What memory
-        holds is taken first, since decrypting the others makes room by forgetting some."""
-        cached = self._features
-        held = {record_id: cached[record_id] for record_id in records if record_id in cached}
-        missing = [record_id for record_id in records if record_id not in held]
-        found = [(records[record_id], features) for record_id, features in held.items()]
-        for record_id, ciphertext in store.match_ciphertexts(session, missing):
-            features = self._decrypted(record_id, ciphertext)
-            if features is not None:
-                found.append((records[record_id], features))
-        return found
-
-    def _decrypted(self, record_id: uuid.UUID, ciphertext: bytes | None) -> MatchFeatures | None:
-        """A record's match features decrypted, and remembered; ``None`` for a record
-        written before migration 0003 (re-ingesting its feed gives it features)."""
-        if ciphertext is None:
+    def _writes_since(self, generation: int, now: int) -> list[BatchWrites] | None:
+        """This ingest's batches that took the generation from ``generation`` to the one
+        before ``now``, oldest first; ``None`` if any of them was another writer's."""
+        mine = {written.generation: written for written in self._written}
+        needed = range(generation + 1, now)
+        if any(g not in mine for g in needed):
             return None
-        features = MatchFeatures.from_json(
-            decrypt_field(self._tools.vault, record_id, "match", ciphertext)
+        return [mine[g] for g in needed]
+
+    def _pool(
+        self,
+        session: Session,
+        lines: Sequence[LineToPlace],
+        read: PoolRead | None,
+        generation: int,
+    ) -> CandidatePool:
+        """The batch's candidates as the index is now, under the identity lock: the
+        read made ahead, brought up to date if only this ingest wrote since, or else
+        read here. A line the read did not place (its record was known then, so is
+        known now: records are never deleted) is not expected, but is read afresh."""
+        linker, memory = self._tools.linker, self._features
+        if read is not None:
+            writes = self._writes_since(read.generation, generation)
+            if writes is not None and all(line.line_number in read.contenders for line in lines):
+                changed = read.apply(writes)
+                for record_id in read.decrypted:
+                    memory.remember(record_id, read.features[record_id])
+                self.reads["brought_up_to_date" if writes else "current"] += 1
+                return make_pool(
+                    session, read, lines, linker=linker, memory=memory, changed=changed
+                )
+            self.reads["read_again"] += 1
+        else:
+            self.reads["under_lock"] += 1
+        fresh = read_pool(
+            session, lines, linker=linker, memory=memory, generation=generation, remember=True
         )
-        self._remember(record_id, features)
-        return features
+        return make_pool(session, fresh, lines, linker=linker, memory=memory)
 
     def _apply(
-        self, session: Session, source: str, batch: Sequence[PreparedLine]
-    ) -> tuple[IngestCounts, list[Rejection]]:
-        lock_identity(session)
+        self,
+        session: Session,
+        source: str,
+        batch: Sequence[PreparedLine],
+        read: PoolRead | None = None,
+    ) -> tuple[IngestCounts, list[Rejection], BatchWrites]:
+        generation = lock_identity(session)
         now = self._tools.clock.now()
         counts = IngestCounts()
         rejections: list[Rejection] = []
@@ -779,9 +799,11 @@ class FeedIngestor:
             srid: _State(k.id, k.child_id, k.content_digest, k.ended, new=False)
             for srid, k in known.items()
         }
-        pool = self._candidate_pool(
+        pool = self._pool(
             session,
-            [p for p in batch if p.source_record_id not in known and p.action is FeedAction.UPSERT],
+            [_to_place(p) for p in _lines_to_place(batch) if p.source_record_id not in known],
+            read,
+            generation,
         )
 
         for prepared in batch:
@@ -804,6 +826,9 @@ class FeedIngestor:
                 state.ended = True
                 self._write_record(pending, state, None, now)
                 pending.tokens[state.record_id] = []
+                pending.written[state.record_id] = WrittenRecord(
+                    state.record_id, state.child_id, frozenset(), None
+                )
                 pending.reindexed.add(state.record_id)
                 pending.touched.add(state.child_id)
                 counts.ended += 1
@@ -829,7 +854,10 @@ class FeedIngestor:
                 states[srid] = state
                 pool.add(child_id, prepared.features, prepared.tokens)
                 columns = prepared.columns or self._encrypt_under(source, record_id, prepared)
-            self._remember(state.record_id, prepared.features)
+            self._features.remember(state.record_id, prepared.features)
+            pending.written[state.record_id] = WrittenRecord(
+                state.record_id, state.child_id, frozenset(prepared.tokens), prepared.features
+            )
             self._write_record(
                 pending,
                 state,
@@ -851,12 +879,12 @@ class FeedIngestor:
             pending.touched.add(state.child_id)
 
         self._flush(session, pending, now)
-        return counts, rejections
+        return counts, rejections, BatchWrites(generation, tuple(pending.written.values()))
 
     @staticmethod
     def _place(
         pending: _Pending,
-        pool: _Pool,
+        pool: CandidatePool,
         decision: LinkDecision,
         record_id: uuid.UUID,
         counts: IngestCounts,

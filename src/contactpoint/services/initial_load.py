@@ -69,6 +69,7 @@ from contactpoint.store import source_records as store
 from contactpoint.store.bulk import refresh_statistics, vacuum_after_load
 from contactpoint.store.bulk_load import indexes_built_after
 from contactpoint.store.database import make_engine, session_factory
+from contactpoint.store.identity import lock_identity
 from contactpoint.store.installation import file_already_ingested, mark_file_ingested
 from contactpoint.store.tables import SourceRecord
 
@@ -174,6 +175,7 @@ def _write_chunk(writing: _Writing, job: _WriteJob) -> int:
         )
         tokens.extend((kind, token, record_id, child_id) for kind, token in sealed.tokens)
     with writing.sessions.begin() as session:
+        lock_identity(session)
         store.insert_children(session, job.children)
         store.copy_records(session, RECORD_COLUMNS, records)
         store.copy_tokens(session, tokens)

@@ -7,7 +7,9 @@ decrypts its match features, and replaces all its tokens with this release's.
 Each chunk is one transaction with its audit entry, so an upgrade that is
 stopped part way resumes where it stopped, and a record is never left with
 only some of its tokens. Until it has run, searches and ingest would miss
-the records it has not reached: run ``contactpoint init`` before serving.
+the records it has not reached: run ``contactpoint init`` before serving. A
+chunk holds the identity lock, as every writer of tokens does, so an ingest
+running beside it sees its changes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from contactpoint.clock import Clock
 from contactpoint.identity.blocking import blocking_keys
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.store import source_records as store
+from contactpoint.store.identity import lock_identity
 from contactpoint.vault.blind_index import RETIRED_KINDS, BlindIndexer
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.record_cipher import decrypt_field
@@ -48,6 +51,7 @@ def reindex_retired_kinds(
     done = 0
     while True:
         with tools.sessions.begin() as session:
+            lock_identity(session)
             rows = store.records_indexed_under(session, retired, chunk)
             if not rows:
                 return done

@@ -23,6 +23,7 @@ from contactpoint.store.tables import (
     BlindIndexEntry,
     Child,
     IdentityChange,
+    IdentityGeneration,
     ReviewItem,
     SourceRecord,
 )
@@ -30,14 +31,33 @@ from contactpoint.store.tables import (
 _IDENTITY_LOCK = 0x49644368  # any constant; names the identity changes' advisory lock
 
 
-def lock_identity(session: Session) -> None:
+def lock_identity(session: Session) -> int:
     """Serialise identity changes so each one's checks still hold when it writes.
 
     Held until the transaction ends. On SQLite every writer already holds the
-    database lock from ``BEGIN IMMEDIATE``.
+    database lock from ``BEGIN IMMEDIATE``. Returns the identity generation this
+    holder advanced the count to: committed holders have consecutive generations,
+    and one that rolls back leaves its number to the next (migration 0009).
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IDENTITY_LOCK})
+    return int(
+        session.execute(
+            update(IdentityGeneration)
+            .where(IdentityGeneration.id == 1)
+            .values(value=IdentityGeneration.value + 1)
+            .returning(IdentityGeneration.value)
+        ).scalar_one()
+    )
+
+
+def identity_generation(session: Session) -> int:
+    """The count as this transaction's snapshot sees it (the last committed holder's)."""
+    return int(
+        session.execute(
+            select(IdentityGeneration.value).where(IdentityGeneration.id == 1)
+        ).scalar_one()
+    )
 
 
 # --- children and records ------------------------------------------------------------

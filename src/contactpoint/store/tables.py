@@ -122,6 +122,21 @@ class BlindIndexEntry(Base):
     child_id: Mapped[str] = mapped_column(String(14))
 
 
+class IdentityGeneration(Base):
+    """One row: a count every holder of the identity lock advances, in its own transaction.
+
+    Ingest reads a batch's candidates ahead, outside the lock, in a snapshot that
+    also reads this count. Under the lock it then knows exactly which identity
+    changes the snapshot missed: none, only its own last batches (which it holds in
+    memory), or someone else's, and only in the last case reads the candidates again.
+    """
+
+    __tablename__ = "identity_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
 class IdentityChange(Base):
     """One change to which child a set of source records belongs, with before and after.
 

@@ -1,0 +1,345 @@
+"""A batch's candidate children: read once a batch, and read ahead of it where it can be.
+
+Ingest links each new record against the children that share a blocking token
+with it (``CandidatePool``). Into a large index most of a batch's time went on
+reading them, under the identity lock, while nothing else ran. So they can be
+read ahead (``read_pool`` in a snapshot on a second connection, while the batch
+before is decided and written) and made current under the lock: the snapshot
+carries the identity generation it saw (migration 0009), and if the only
+changes since were this ingest's own batches, whose writes it holds in memory
+(``BatchWrites``), they are applied to the read (``PoolRead.apply``). A child
+they touched is judged again, and a child that only then became a contender is
+read under the lock. Any other writer in between, and the read is thrown away.
+
+The linker judges a contender child by child (``Linker.contenders``), which is
+what lets an untouched child's verdict from the snapshot stand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict, defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from contactpoint.identity.features import MatchFeatures
+from contactpoint.identity.linker import Candidate, Linker
+from contactpoint.store import source_records as store
+from contactpoint.store.source_records import ChildFlags
+from contactpoint.vault.envelope import Vault
+from contactpoint.vault.record_cipher import decrypt_field
+
+Token = tuple[int, int]
+
+
+class FeatureMemory:
+    """Decrypted match features kept between batches, oldest written first out.
+
+    A feed's later lines often meet the same candidate children (families,
+    twins), and decrypting them again would cost more than the memory (a few
+    hundred bytes each). A read does not move a record up, so the many candidate
+    reads a line makes into a large index are plain look-ups. Read from the
+    read-ahead thread too, but only with ``get``; only the ingesting thread
+    writes.
+    """
+
+    def __init__(self, vault: Vault, size: int) -> None:
+        self._vault = vault
+        self._size = size
+        self._held: OrderedDict[uuid.UUID, MatchFeatures] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def get(self, record_id: uuid.UUID) -> MatchFeatures | None:
+        return self._held.get(record_id)
+
+    def remember(self, record_id: uuid.UUID, features: MatchFeatures) -> None:
+        held = self._held
+        held[record_id] = features
+        held.move_to_end(record_id)
+        if len(held) > self._size:
+            held.popitem(last=False)
+
+    def read(
+        self, session: Session, record_ids: Iterable[uuid.UUID], *, remember: bool
+    ) -> tuple[dict[uuid.UUID, MatchFeatures], set[uuid.UUID]]:
+        """Each record's features, and which of them had to be decrypted. What memory
+        holds is taken first, since remembering the others makes room by forgetting
+        some. A record written before migration 0003 has none (re-ingesting its feed
+        gives it features) and is left out."""
+        features: dict[uuid.UUID, MatchFeatures] = {}
+        missing: list[uuid.UUID] = []
+        for record_id in record_ids:
+            held = self.get(record_id)
+            if held is None:
+                missing.append(record_id)
+            else:
+                features[record_id] = held
+        decrypted: set[uuid.UUID] = set()
+        for record_id, ciphertext in store.match_ciphertexts(session, missing):
+            if ciphertext is None:
+                continue
+            plain = MatchFeatures.from_json(
+                decrypt_field(self._vault, record_id, "match", ciphertext)
+            )
+            features[record_id] = plain
+            decrypted.add(record_id)
+            if remember:
+                self.remember(record_id, plain)
+        return features, decrypted
+
+
+@dataclass
+class CandidatePool:
+    """Candidate children for a batch: found through tokens, plus the batch's own new records.
+
+    Only whole children (every active record read, with their flags) are offered
+    for a decision; the others could not change one (``Linker.contenders``).
+    """
+
+    by_token: dict[Token, set[str]] = field(default_factory=lambda: defaultdict(set))
+    records: dict[str, list[Candidate]] = field(default_factory=lambda: defaultdict(list))
+    """Each whole child's records as the linker takes them, made once a batch."""
+    shielded: set[str] = field(default_factory=set)
+    provisional: set[str] = field(default_factory=set)
+    whole: set[str] = field(default_factory=set)
+
+    def candidates(self, tokens: Iterable[Token]) -> list[Candidate]:
+        children: set[str] = set()
+        for token in tokens:
+            children |= self.by_token.get(token, set())
+        children &= self.whole
+        records = self.records
+        return [candidate for child_id in sorted(children) for candidate in records[child_id]]
+
+    def hold(self, child_id: str, features: MatchFeatures) -> None:
+        self.records[child_id].append(
+            Candidate(
+                child_id,
+                features,
+                shielded=child_id in self.shielded,
+                provisional=child_id in self.provisional,
+            )
+        )
+
+    def add(self, child_id: str, features: MatchFeatures, tokens: Iterable[Token]) -> None:
+        self.hold(child_id, features)
+        self.whole.add(child_id)
+        for token in tokens:
+            self.by_token[token].add(child_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LineToPlace:
+    """What the pool needs of a new record: its line, match features and tokens."""
+
+    line_number: int
+    features: MatchFeatures
+    tokens: frozenset[Token]
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenRecord:
+    """A record a batch wrote: its child, tokens and features now (``None``: ended)."""
+
+    record_id: uuid.UUID
+    child_id: str
+    tokens: frozenset[Token]
+    features: MatchFeatures | None
+
+
+@dataclass(frozen=True)
+class BatchWrites:
+    """What one committed batch of this ingest changed, at the generation it advanced to.
+
+    Ingest never moves a record to another child and changes no existing child's
+    flags (a batch's new children are the only ones it shields or queues), so its
+    records are all a read needs to be brought up to date with it.
+    """
+
+    generation: int
+    records: tuple[WrittenRecord, ...]
+
+
+@dataclass
+class PoolRead:
+    """A batch's candidates as read in one snapshot: what a ``CandidatePool`` is made from."""
+
+    generation: int
+    """The identity generation the snapshot saw."""
+    tokens: frozenset[Token]
+    found: dict[uuid.UUID, tuple[str, frozenset[Token]]]
+    """Records holding one of the batch's tokens: their child, and which tokens."""
+    features: dict[uuid.UUID, MatchFeatures]
+    decrypted: set[uuid.UUID]
+    """Features decrypted for this read, for the feature memory once it is current."""
+    contenders: dict[int, set[str]]
+    """Each line's contenders, judged on the records found."""
+    whole: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    """The contenders' active records."""
+    flags: dict[str, ChildFlags] = field(default_factory=dict)
+
+    def apply(self, writes: Sequence[BatchWrites]) -> set[str]:
+        """Bring the read up to date with batches written since its snapshot; the
+        children whose records changed (their verdicts must be judged again)."""
+        changed: set[str] = set()
+        for batch in writes:
+            for written in batch.records:
+                record_id, child_id = written.record_id, written.child_id
+                changed.add(child_id)
+                self.found.pop(record_id, None)
+                self.features.pop(record_id, None)
+                self.decrypted.discard(record_id)
+                held = self.whole.get(child_id)
+                if held is not None:
+                    held.discard(record_id)
+                if written.features is None:
+                    continue
+                self.features[record_id] = written.features
+                hits = written.tokens & self.tokens
+                if hits:
+                    self.found[record_id] = (child_id, hits)
+                if held is not None:
+                    held.add(record_id)
+        return changed
+
+
+def _found_by_child(
+    read: PoolRead, only: Collection[str] | None = None
+) -> tuple[dict[Token, set[str]], dict[str, list[Candidate]]]:
+    by_token: dict[Token, set[str]] = defaultdict(set)
+    records: dict[str, list[Candidate]] = defaultdict(list)
+    features = read.features
+    for record_id, (child_id, tokens) in read.found.items():
+        if only is not None and child_id not in only:
+            continue
+        for token in tokens:
+            by_token[token].add(child_id)
+        held = features.get(record_id)
+        if held is not None:
+            records[child_id].append(Candidate(child_id, held))
+    return by_token, records
+
+
+def _judge(
+    linker: Linker,
+    line: LineToPlace,
+    by_token: dict[Token, set[str]],
+    records: dict[str, list[Candidate]],
+) -> set[str]:
+    children: set[str] = set()
+    for token in line.tokens:
+        children |= by_token.get(token, set())
+    if not children:
+        return set()
+    candidates = [c for child_id in sorted(children) for c in records.get(child_id, ())]
+    return linker.contenders(line.features, candidates)
+
+
+def read_pool(
+    session: Session,
+    lines: Sequence[LineToPlace],
+    *,
+    linker: Linker,
+    memory: FeatureMemory,
+    generation: int,
+    remember: bool,
+) -> PoolRead:
+    """Read a batch's candidates in ``session``: the records found by token, each
+    line's contenders judged on them, and those contenders read whole with their
+    flags. Many of the children a large index meets score far below any threshold
+    on the very record that shares the token, so only the contenders are read whole.
+    """
+    tokens = frozenset(token for line in lines for token in line.tokens)
+    hits: dict[uuid.UUID, set[Token]] = defaultdict(set)
+    child_of: dict[uuid.UUID, str] = {}
+    for kind, token, record_id, child_id in store.records_by_token(session, tokens):
+        hits[record_id].add((kind, token))
+        child_of[record_id] = child_id
+    features, decrypted = memory.read(session, child_of, remember=remember)
+    read = PoolRead(
+        generation=generation,
+        tokens=tokens,
+        found={rid: (child, frozenset(hits[rid])) for rid, child in child_of.items()},
+        features=features,
+        decrypted=decrypted,
+        contenders={},
+    )
+    by_token, records = _found_by_child(read)
+    for line in lines:
+        read.contenders[line.line_number] = _judge(linker, line, by_token, records)
+    everyone: set[str] = set().union(*read.contenders.values())
+    _read_whole(session, read, everyone, memory, remember=remember)
+    return read
+
+
+def _read_whole(
+    session: Session,
+    read: PoolRead,
+    children: Collection[str],
+    memory: FeatureMemory,
+    *,
+    remember: bool,
+) -> None:
+    if not children:
+        return
+    read.flags.update(store.child_flags(session, children))
+    everything = store.records_of_children(session, children)
+    for child_id in children:
+        read.whole[child_id] = set()
+    features, decrypted = memory.read(
+        session, [rid for rid in everything if rid not in read.features], remember=remember
+    )
+    read.features.update(features)
+    read.decrypted |= decrypted
+    for record_id, child_id in everything.items():
+        read.whole[child_id].add(record_id)
+
+
+def make_pool(
+    session: Session,
+    read: PoolRead,
+    lines: Sequence[LineToPlace],
+    *,
+    linker: Linker,
+    memory: FeatureMemory,
+    changed: Collection[str] = (),
+) -> CandidatePool:
+    """The pool for ``lines`` (some or all of those read), in the batch's transaction.
+
+    A line's verdicts on children in ``changed`` are judged again on the records
+    as they are now; a contender not read whole in the snapshot is read now.
+    """
+    pool = CandidatePool()
+    for child_id, tokens in read.found.values():
+        for token in tokens:
+            pool.by_token[token].add(child_id)
+    changed_by_token, changed_records = _found_by_child(read, set(changed))
+    contenders: set[str] = set()
+    for line in lines:
+        verdict = read.contenders.get(line.line_number)
+        if verdict is None:
+            raise ValueError(f"line {line.line_number} was not read")
+        if changed:
+            verdict = (verdict - set(changed)) | _judge(
+                linker, line, changed_by_token, changed_records
+            )
+        contenders |= verdict
+    _read_whole(
+        session, read, [c for c in contenders if c not in read.whole], memory, remember=True
+    )
+    for child_id in contenders:
+        flags = read.flags.get(child_id)
+        if flags is not None and flags.shielded:
+            pool.shielded.add(child_id)
+        if flags is not None and flags.provisional:
+            pool.provisional.add(child_id)
+        for record_id in read.whole[child_id]:
+            held = read.features.get(record_id)
+            if held is not None:
+                pool.hold(child_id, held)
+    pool.whole = contenders
+    return pool
