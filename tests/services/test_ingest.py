@@ -192,23 +192,23 @@ def test_the_collector_runs_between_batches_and_not_during_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Into a large index automatic collections took a third of an ingest
-    (services/collection.py): each batch ends with one, and none runs inside."""
+    (services/collection.py): each batch's end is counted, and none runs inside."""
     import gc
 
     from contactpoint.services import ingest as ingest_module
 
-    enabled_at_batch_end: list[bool] = []
+    enabled_at_batch_end: list[tuple[bool, int]] = []
     real_collect = ingest_module.collect_after_batch
 
-    def watched() -> None:
-        enabled_at_batch_end.append(gc.isenabled())
-        real_collect()
+    def watched(batches_done: int) -> None:
+        enabled_at_batch_end.append((gc.isenabled(), batches_done))
+        real_collect(batches_done)
 
     monkeypatch.setattr(ingest_module, "collect_after_batch", watched)
     small_batches = Ingest(tmp_path, sessions, vault, keyring, clock, actor, batch_size=2)
     lines = [line(_source_record_id=f"R{i}", nhs_number=None, upn=None) for i in range(5)]
     small_batches("school-census", *lines)
-    assert enabled_at_batch_end == [False, False, False]
+    assert enabled_at_batch_end == [(False, 1), (False, 2), (False, 3)]
     assert gc.isenabled()
 
 

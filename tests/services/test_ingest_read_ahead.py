@@ -122,6 +122,41 @@ def test_a_read_made_before_the_batch_before_it_is_brought_up_to_date(
     assert not together(serial, "S3", "P4")
 
 
+def test_a_read_brought_up_to_date_finds_what_a_read_made_now_finds(
+    pg_databases: PgDatabases,
+    fresh_engines: list[Engine],
+    keyring: Keyring,
+    actor: Actor,
+    tmp_path: Path,
+) -> None:
+    """Record by record and token by token, not only in the decisions they lead to: a
+    token the changed record no longer holds must not still lead to its child."""
+    index = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
+    ingest_file(index.ingestor(helper=False), "school-census", SETUP, tmp_path)
+    ingestor = index.ingestor(helper=False)
+    second = prepared(index, "nhs-pds", SECOND)
+    stale = ingestor.read_ahead("nhs-pds", second)
+    ingestor.apply_batch("school-census", prepared(index, "school-census", FIRST))
+    now = ingestor.read_ahead("nhs-pds", second)
+    assert stale is not None
+    assert now is not None
+    assert stale.child_of, "the read ahead found the record the first batch changes"
+
+    changed = stale.apply(ingestor.written[-1:])
+
+    def held(mapping: dict[Any, set[Any]]) -> dict[Any, set[Any]]:
+        return {key: value for key, value in mapping.items() if value}
+
+    assert held(stale.by_token) == held(now.by_token)
+    assert held(stale.token_records) == held(now.token_records)
+    assert held(stale.found_of_child) == held(now.found_of_child)
+    assert stale.child_of == now.child_of
+    assert {r: stale.features[r] for r in now.child_of} == {
+        r: now.features[r] for r in now.child_of
+    }
+    assert len(changed) == 2
+
+
 def test_a_read_another_writer_came_after_is_made_again(
     pg_databases: PgDatabases,
     fresh_engines: list[Engine],

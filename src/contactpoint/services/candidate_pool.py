@@ -166,17 +166,26 @@ class BatchWrites:
 
 @dataclass
 class PoolRead:
-    """A batch's candidates as read in one snapshot: what a ``CandidatePool`` is made from."""
+    """A batch's candidates as read in one snapshot: what a ``CandidatePool`` is made from.
+
+    Kept by token and by child as they are read, so that the pool is made from it
+    without another pass over the records, and a batch written since changes only
+    the tokens and children it touched.
+    """
 
     generation: int
     """The identity generation the snapshot saw."""
     tokens: frozenset[Token]
-    found: dict[uuid.UUID, tuple[str, frozenset[Token]]]
-    """Records holding one of the batch's tokens: their child, and which tokens."""
+    child_of: dict[uuid.UUID, str]
+    """Records holding one of the batch's tokens, and their children."""
+    token_records: dict[Token, set[uuid.UUID]]
+    by_token: dict[Token, set[str]]
+    """The children holding each token: a ``CandidatePool``'s, taken over by it."""
+    found_of_child: dict[str, set[uuid.UUID]]
     features: dict[uuid.UUID, MatchFeatures]
     decrypted: set[uuid.UUID]
     """Features decrypted for this read, for the feature memory once it is current."""
-    contenders: dict[int, set[str]]
+    contenders: dict[int, set[str]] = field(default_factory=dict)
     """Each line's contenders, judged on the records found."""
     whole: dict[str, set[uuid.UUID]] = field(default_factory=dict)
     """The contenders' active records."""
@@ -185,58 +194,61 @@ class PoolRead:
     def apply(self, writes: Sequence[BatchWrites]) -> set[str]:
         """Bring the read up to date with batches written since its snapshot; the
         children whose records changed (their verdicts must be judged again)."""
-        changed: set[str] = set()
+        final: dict[uuid.UUID, WrittenRecord] = {}
         for batch in writes:
             for written in batch.records:
-                record_id, child_id = written.record_id, written.child_id
-                changed.add(child_id)
-                self.found.pop(record_id, None)
-                self.features.pop(record_id, None)
-                self.decrypted.discard(record_id)
-                held = self.whole.get(child_id)
-                if held is not None:
-                    held.discard(record_id)
-                if written.features is None:
-                    continue
-                self.features[record_id] = written.features
-                hits = written.tokens & self.tokens
-                if hits:
-                    self.found[record_id] = (child_id, hits)
-                if held is not None:
-                    held.add(record_id)
-        return changed
+                final[written.record_id] = written
+        gone = {record_id for record_id in final if record_id in self.child_of}
+        touched: set[Token] = set()
+        if gone:
+            for token, records in self.token_records.items():
+                if not records.isdisjoint(gone):
+                    records -= gone
+                    touched.add(token)
+            for record_id in gone:
+                self.found_of_child[self.child_of.pop(record_id)].discard(record_id)
+        for record_id, written in final.items():
+            child_id = written.child_id
+            self.features.pop(record_id, None)
+            self.decrypted.discard(record_id)
+            held = self.whole.get(child_id)
+            if held is not None:
+                held.discard(record_id)
+            if written.features is None:
+                continue
+            self.features[record_id] = written.features
+            if held is not None:
+                held.add(record_id)
+            hits = written.tokens & self.tokens
+            if hits:
+                self.child_of[record_id] = child_id
+                self.found_of_child.setdefault(child_id, set()).add(record_id)
+                for token in hits:
+                    self.token_records.setdefault(token, set()).add(record_id)
+                touched |= hits
+        for token in touched:
+            self.by_token[token] = {self.child_of[r] for r in self.token_records[token]}
+        return {written.child_id for written in final.values()}
+
+    def candidates_of(self, children: Iterable[str]) -> list[Candidate]:
+        """The records found of these children, in the children's order, without flags:
+        what a contender is judged on."""
+        features = self.features
+        return [
+            Candidate(child_id, features[record_id])
+            for child_id in children
+            for record_id in self.found_of_child.get(child_id, ())
+            if record_id in features
+        ]
 
 
-def _found_by_child(
-    read: PoolRead, only: Collection[str] | None = None
-) -> tuple[dict[Token, set[str]], dict[str, list[Candidate]]]:
-    by_token: dict[Token, set[str]] = defaultdict(set)
-    records: dict[str, list[Candidate]] = defaultdict(list)
-    features = read.features
-    for record_id, (child_id, tokens) in read.found.items():
-        if only is not None and child_id not in only:
-            continue
-        for token in tokens:
-            by_token[token].add(child_id)
-        held = features.get(record_id)
-        if held is not None:
-            records[child_id].append(Candidate(child_id, held))
-    return by_token, records
-
-
-def _judge(
-    linker: Linker,
-    line: LineToPlace,
-    by_token: dict[Token, set[str]],
-    records: dict[str, list[Candidate]],
-) -> set[str]:
+def _reached(line: LineToPlace, by_token: dict[Token, set[str]]) -> set[str]:
     children: set[str] = set()
     for token in line.tokens:
-        children |= by_token.get(token, set())
-    if not children:
-        return set()
-    candidates = [c for child_id in sorted(children) for c in records.get(child_id, ())]
-    return linker.contenders(line.features, candidates)
+        found = by_token.get(token)
+        if found:
+            children |= found
+    return children
 
 
 def read_pool(
@@ -254,24 +266,42 @@ def read_pool(
     on the very record that shares the token, so only the contenders are read whole.
     """
     tokens = frozenset(token for line in lines for token in line.tokens)
-    hits: dict[uuid.UUID, set[Token]] = defaultdict(set)
     child_of: dict[uuid.UUID, str] = {}
+    token_records: dict[Token, set[uuid.UUID]] = defaultdict(set)
+    by_token: dict[Token, set[str]] = defaultdict(set)
+    found_of_child: dict[str, set[uuid.UUID]] = defaultdict(set)
     for kind, token, record_id, child_id in store.records_by_token(session, tokens):
-        hits[record_id].add((kind, token))
+        key = (kind, token)
+        token_records[key].add(record_id)
+        by_token[key].add(child_id)
+        found_of_child[child_id].add(record_id)
         child_of[record_id] = child_id
     features, decrypted = memory.read(session, child_of, remember=remember)
     read = PoolRead(
         generation=generation,
         tokens=tokens,
-        found={rid: (child, frozenset(hits[rid])) for rid, child in child_of.items()},
+        child_of=child_of,
+        token_records=dict(token_records),
+        by_token=dict(by_token),
+        found_of_child=dict(found_of_child),
         features=features,
         decrypted=decrypted,
-        contenders={},
     )
-    by_token, records = _found_by_child(read)
+    records: dict[str, list[Candidate]] = {
+        child_id: read.candidates_of((child_id,)) for child_id in found_of_child
+    }
+    everyone: set[str] = set()
     for line in lines:
-        read.contenders[line.line_number] = _judge(linker, line, by_token, records)
-    everyone: set[str] = set().union(*read.contenders.values())
+        children = _reached(line, read.by_token)
+        verdict = (
+            linker.contenders(
+                line.features, [c for child_id in sorted(children) for c in records[child_id]]
+            )
+            if children
+            else set()
+        )
+        read.contenders[line.line_number] = verdict
+        everyone |= verdict
     _read_whole(session, read, everyone, memory, remember=remember)
     return read
 
@@ -313,20 +343,18 @@ def make_pool(
     A line's verdicts on children in ``changed`` are judged again on the records
     as they are now; a contender not read whole in the snapshot is read now.
     """
-    pool = CandidatePool()
-    for child_id, tokens in read.found.values():
-        for token in tokens:
-            pool.by_token[token].add(child_id)
-    changed_by_token, changed_records = _found_by_child(read, set(changed))
+    pool = CandidatePool(by_token=defaultdict(set, read.by_token))
+    again_judged = set(changed)
     contenders: set[str] = set()
     for line in lines:
         verdict = read.contenders.get(line.line_number)
         if verdict is None:
             raise ValueError(f"line {line.line_number} was not read")
-        if changed:
-            verdict = (verdict - set(changed)) | _judge(
-                linker, line, changed_by_token, changed_records
-            )
+        if again_judged:
+            again = _reached(line, read.by_token) & again_judged
+            verdict = verdict - again_judged
+            if again:
+                verdict |= linker.contenders(line.features, read.candidates_of(sorted(again)))
         contenders |= verdict
     _read_whole(
         session, read, [c for c in contenders if c not in read.whole], memory, remember=True

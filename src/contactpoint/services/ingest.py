@@ -441,11 +441,13 @@ class FeedIngestor:
                 batches = stack.enter_context(Prefetch(self._batches(items)))
                 reader = None if seen_before else self._start_reader(stack)
                 stack.enter_context(collected_between_batches())
-                for batch, rejections, last_line, read in self._with_reads(source, batches, reader):
+                for done, (batch, rejections, last_line, read) in enumerate(
+                    self._with_reads(source, batches, reader), start=1
+                ):
                     refused += self._take(
                         source, batch, rejections, last_line, seen_before, report, read
                     )
-                    collect_after_batch()
+                    collect_after_batch(done)
                     if progress is not None:
                         progress(last_line)
         report.rejections.sort(key=lambda r: r.line_number)
@@ -742,6 +744,12 @@ class FeedIngestor:
             )
         self._written.append(written)
         return counts, rejections
+
+    @property
+    def written(self) -> tuple[BatchWrites, ...]:
+        """This ingest's last committed batches, oldest first, as a read is brought up
+        to date with them."""
+        return tuple(self._written)
 
     def _writes_since(self, generation: int, now: int) -> list[BatchWrites] | None:
         """This ingest's batches that took the generation from ``generation`` to the one
