@@ -226,10 +226,11 @@ def test_every_record_of_a_contender_is_read_though_the_feature_cache_is_full(
     ids = dict(
         connection.execute(select(SourceRecord.source_record_id, SourceRecord.id)).tuples().all()
     )
+    s1, p9 = str(ids["S1"]), str(ids["P9"])
     memory = FeatureMemory(ingest.ingestor._tools.vault, 1)
-    memory.read(session, [ids["S1"]], remember=True)
-    found, decrypted = memory.read(session, [ids["P9"], ids["S1"]], remember=True)
-    assert set(found) == {ids["P9"], ids["S1"]}
-    assert decrypted == {ids["P9"]}
+    memory.read(session, [s1], remember=True)
+    found, decrypted = memory.read(session, [p9, s1], remember=True)
+    assert set(found) == {p9, s1}
+    assert decrypted == {p9}
     assert len(memory) == 1
-    assert memory.get(ids["P9"]) is not None
+    assert memory.get(p9) is not None

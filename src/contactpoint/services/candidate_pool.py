@@ -17,7 +17,6 @@ what lets an untouched child's verdict from the snapshot stand.
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import Candidate, Linker
 from contactpoint.store import source_records as store
-from contactpoint.store.source_records import ChildFlags
+from contactpoint.store.source_records import ChildFlags, RecordKey
 from contactpoint.vault.envelope import Vault
 from contactpoint.vault.record_cipher import decrypt_field
 
@@ -48,15 +47,15 @@ class FeatureMemory:
     def __init__(self, vault: Vault, size: int) -> None:
         self._vault = vault
         self._size = size
-        self._held: OrderedDict[uuid.UUID, MatchFeatures] = OrderedDict()
+        self._held: OrderedDict[RecordKey, MatchFeatures] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def get(self, record_id: uuid.UUID) -> MatchFeatures | None:
+    def get(self, record_id: RecordKey) -> MatchFeatures | None:
         return self._held.get(record_id)
 
-    def remember(self, record_id: uuid.UUID, features: MatchFeatures) -> None:
+    def remember(self, record_id: RecordKey, features: MatchFeatures) -> None:
         held = self._held
         held[record_id] = features
         held.move_to_end(record_id)
@@ -64,21 +63,21 @@ class FeatureMemory:
             held.popitem(last=False)
 
     def read(
-        self, session: Session, record_ids: Iterable[uuid.UUID], *, remember: bool
-    ) -> tuple[dict[uuid.UUID, MatchFeatures], set[uuid.UUID]]:
+        self, session: Session, record_ids: Iterable[RecordKey], *, remember: bool
+    ) -> tuple[dict[RecordKey, MatchFeatures], set[RecordKey]]:
         """Each record's features, and which of them had to be decrypted. What memory
         holds is taken first, since remembering the others makes room by forgetting
         some. A record written before migration 0003 has none (re-ingesting its feed
         gives it features) and is left out."""
-        features: dict[uuid.UUID, MatchFeatures] = {}
-        missing: list[uuid.UUID] = []
+        features: dict[RecordKey, MatchFeatures] = {}
+        missing: list[RecordKey] = []
         for record_id in record_ids:
             held = self.get(record_id)
             if held is None:
                 missing.append(record_id)
             else:
                 features[record_id] = held
-        decrypted: set[uuid.UUID] = set()
+        decrypted: set[RecordKey] = set()
         for record_id, ciphertext in store.match_ciphertexts(session, missing):
             if ciphertext is None:
                 continue
@@ -145,7 +144,7 @@ class LineToPlace:
 class WrittenRecord:
     """A record a batch wrote: its child, tokens and features now (``None``: ended)."""
 
-    record_id: uuid.UUID
+    record_id: RecordKey
     child_id: str
     tokens: frozenset[Token]
     features: MatchFeatures | None
@@ -176,25 +175,25 @@ class PoolRead:
     generation: int
     """The identity generation the snapshot saw."""
     tokens: frozenset[Token]
-    child_of: dict[uuid.UUID, str]
+    child_of: dict[RecordKey, str]
     """Records holding one of the batch's tokens, and their children."""
-    token_records: dict[Token, set[uuid.UUID]]
+    token_records: dict[Token, set[RecordKey]]
     by_token: dict[Token, set[str]]
     """The children holding each token: a ``CandidatePool``'s, taken over by it."""
-    found_of_child: dict[str, set[uuid.UUID]]
-    features: dict[uuid.UUID, MatchFeatures]
-    decrypted: set[uuid.UUID]
+    found_of_child: dict[str, set[RecordKey]]
+    features: dict[RecordKey, MatchFeatures]
+    decrypted: set[RecordKey]
     """Features decrypted for this read, for the feature memory once it is current."""
     contenders: dict[int, set[str]] = field(default_factory=dict)
     """Each line's contenders, judged on the records found."""
-    whole: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    whole: dict[str, set[RecordKey]] = field(default_factory=dict)
     """The contenders' active records."""
     flags: dict[str, ChildFlags] = field(default_factory=dict)
 
     def apply(self, writes: Sequence[BatchWrites]) -> set[str]:
         """Bring the read up to date with batches written since its snapshot; the
         children whose records changed (their verdicts must be judged again)."""
-        final: dict[uuid.UUID, WrittenRecord] = {}
+        final: dict[RecordKey, WrittenRecord] = {}
         for batch in writes:
             for written in batch.records:
                 final[written.record_id] = written
@@ -266,10 +265,10 @@ def read_pool(
     on the very record that shares the token, so only the contenders are read whole.
     """
     tokens = frozenset(token for line in lines for token in line.tokens)
-    child_of: dict[uuid.UUID, str] = {}
-    token_records: dict[Token, set[uuid.UUID]] = defaultdict(set)
+    child_of: dict[RecordKey, str] = {}
+    token_records: dict[Token, set[RecordKey]] = defaultdict(set)
     by_token: dict[Token, set[str]] = defaultdict(set)
-    found_of_child: dict[str, set[uuid.UUID]] = defaultdict(set)
+    found_of_child: dict[str, set[RecordKey]] = defaultdict(set)
     for kind, token, record_id, child_id in store.records_by_token(session, tokens):
         key = (kind, token)
         token_records[key].add(record_id)

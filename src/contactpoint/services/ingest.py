@@ -835,7 +835,7 @@ class FeedIngestor:
                 self._write_record(pending, state, None, now)
                 pending.tokens[state.record_id] = []
                 pending.written[state.record_id] = WrittenRecord(
-                    state.record_id, state.child_id, frozenset(), None
+                    str(state.record_id), state.child_id, frozenset(), None
                 )
                 pending.reindexed.add(state.record_id)
                 pending.touched.add(state.child_id)
@@ -862,9 +862,10 @@ class FeedIngestor:
                 states[srid] = state
                 pool.add(child_id, prepared.features, prepared.tokens)
                 columns = prepared.columns or self._encrypt_under(source, record_id, prepared)
-            self._features.remember(state.record_id, prepared.features)
+            key = str(state.record_id)
+            self._features.remember(key, prepared.features)
             pending.written[state.record_id] = WrittenRecord(
-                state.record_id, state.child_id, frozenset(prepared.tokens), prepared.features
+                key, state.child_id, frozenset(prepared.tokens), prepared.features
             )
             self._write_record(
                 pending,

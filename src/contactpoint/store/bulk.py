@@ -9,6 +9,7 @@ to parse (a seventh of the initial load's main process went on that).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -58,6 +59,25 @@ def driver_rows(session: Session, statement: str, params: Sequence[Any]) -> list
     with driver.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall()
+
+
+def array_literal(values: Iterable[int | uuid.UUID | str]) -> str:
+    """A PostgreSQL array literal of integers or UUIDs (or UUIDs' text forms: a string
+    is taken as it is, so pass no other), to send as one text parameter
+    (cast in the query, ``%s::uuid[]``). psycopg dumps a list element by element in
+    Python, and ingest into a large index sends tens of thousands of ids a batch;
+    neither form needs quoting, so they are joined in C."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def text_array_literal(values: Iterable[str]) -> str:
+    """The same for strings, each quoted (backslashes and quotes escaped), so any text
+    is one element."""
+    return "{" + ",".join(map(_quoted, values)) + "}"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def copy_rows(

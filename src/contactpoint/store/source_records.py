@@ -17,11 +17,13 @@ from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.orm import Session
 
 from contactpoint.store.bulk import (
+    array_literal,
     bulk_insert,
     copy_rows,
     driver_rows,
     is_postgresql,
     member_of,
+    text_array_literal,
 )
 from contactpoint.store.tables import (
     BlindIndexEntry,
@@ -68,9 +70,15 @@ def find_by_source_ids(
     }
 
 
+RecordKey = str
+"""A record's id in its text form, as ingest's candidate reads key records: read as
+text, a batch's tens of thousands of ids are plain strings, whose hashes Python
+keeps, not ``UUID`` objects hashed in Python at every look-up."""
+
+
 def records_by_token(
     session: Session, keys: Collection[tuple[int, int]]
-) -> list[tuple[int, int, uuid.UUID, str]]:
+) -> list[tuple[int, int, RecordKey, str]]:
     """The records (and their children) filed under each (kind, token), as plain
     ``(kind, token, record_id, child_id)`` tuples: one query on PostgreSQL, however
     many tokens. Into a large index a batch meets tens of thousands of rows, so they
@@ -81,15 +89,18 @@ def records_by_token(
         ordered = sorted(set(keys))
         return driver_rows(
             session,
-            "SELECT b.kind, b.token, b.record_id, b.child_id FROM blind_index b "
+            "SELECT b.kind, b.token, b.record_id::text, b.child_id FROM blind_index b "
             "JOIN unnest(%s::smallint[], %s::integer[]) AS q(kind, token) "
             "ON b.kind = q.kind AND b.token = q.token",
-            ([k for k, _ in ordered], [t for _, t in ordered]),
+            (
+                array_literal(k for k, _ in ordered),
+                array_literal(t for _, t in ordered),
+            ),
         )
     by_kind: dict[int, set[int]] = defaultdict(set)
     for kind, token in keys:
         by_kind[kind].add(token)
-    hits: list[tuple[int, int, uuid.UUID, str]] = []
+    hits: list[tuple[int, int, RecordKey, str]] = []
     for kind, tokens in sorted(by_kind.items()):
         rows = session.execute(
             select(
@@ -99,44 +110,44 @@ def records_by_token(
                 member_of(session, BlindIndexEntry.token, sorted(tokens)),
             )
         )
-        hits.extend((kind, row.token, row.record_id, row.child_id) for row in rows)
+        hits.extend((kind, row.token, str(row.record_id), row.child_id) for row in rows)
     return hits
 
 
 def match_ciphertexts(
-    session: Session, record_ids: Collection[uuid.UUID]
-) -> list[tuple[uuid.UUID, bytes | None]]:
+    session: Session, record_ids: Collection[RecordKey]
+) -> list[tuple[RecordKey, bytes | None]]:
     """Each record's match features, encrypted."""
     if not record_ids:
         return []
     if is_postgresql(session):
         return driver_rows(
             session,
-            "SELECT id, match_enc FROM source_records WHERE id = ANY(%s::uuid[])",
-            (list(record_ids),),
+            "SELECT id::text, match_enc FROM source_records WHERE id = ANY(%s::uuid[])",
+            (array_literal(record_ids),),
         )
     rows = session.execute(
         select(SourceRecord.id, SourceRecord.match_enc).where(
-            member_of(session, SourceRecord.id, list(record_ids))
+            member_of(session, SourceRecord.id, [uuid.UUID(r) for r in record_ids])
         )
     )
-    return [(row.id, row.match_enc) for row in rows]
+    return [(str(row.id), row.match_enc) for row in rows]
 
 
-def records_of_children(session: Session, child_ids: Collection[str]) -> dict[uuid.UUID, str]:
+def records_of_children(session: Session, child_ids: Collection[str]) -> dict[RecordKey, str]:
     """Every active record of these children: record id to child."""
     if not child_ids:
         return {}
     if is_postgresql(session):
         rows = driver_rows(
             session,
-            "SELECT id, child_id FROM source_records "
+            "SELECT id::text, child_id FROM source_records "
             "WHERE child_id = ANY(%s::varchar[]) AND ended_at IS NULL",
-            (sorted(child_ids),),
+            (text_array_literal(sorted(child_ids)),),
         )
         return dict(rows)
     return {
-        row.id: row.child_id
+        str(row.id): row.child_id
         for row in session.execute(
             select(SourceRecord.id, SourceRecord.child_id).where(
                 member_of(session, SourceRecord.child_id, sorted(child_ids)),
@@ -189,7 +200,7 @@ def child_flags(session: Session, child_ids: Collection[str]) -> dict[str, Child
         return {}
     if is_postgresql(session):
         rows: Iterable[Sequence[Any]] = driver_rows(
-            session, CHILD_FLAGS_QUERY, (sorted(child_ids),)
+            session, CHILD_FLAGS_QUERY, (text_array_literal(sorted(child_ids)),)
         )
     else:
         waiting = (

@@ -117,7 +117,9 @@ def encrypt_field(vault: Vault, record_id: uuid.UUID, name: str, value: JSONValu
     return vault.encrypt(value, field_aad(TABLE, str(record_id), name))
 
 
-def decrypt_field(vault: Vault, record_id: uuid.UUID, name: str, blob: bytes) -> Any:
+def decrypt_field(vault: Vault, record_id: uuid.UUID | str, name: str, blob: bytes) -> Any:
+    """The field's value; ``record_id`` may be given in its text form, which is what the
+    associated data holds."""
     return vault.decrypt(blob, field_aad(TABLE, record_id, name))
 
 
