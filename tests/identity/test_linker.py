@@ -9,6 +9,7 @@ import pytest
 from contactpoint.domain.vocabulary import Gender
 from contactpoint.identity.features import MatchFeatures
 from contactpoint.identity.linker import (
+    CONTENDER_SLACK,
     Candidate,
     LinkDecision,
     Outcome,
@@ -306,3 +307,21 @@ def test_contenders_are_judged_child_by_child(linker: ProbabilisticLinker) -> No
             one_by_one |= linker.contenders(record, [c for c in mix if c.child_id == child])
         assert whole == one_by_one
         assert linker.contenders(record, mix[::-1]) == whole
+
+
+def test_contenders_are_the_children_score_puts_within_reach(linker: ProbabilisticLinker) -> None:
+    """``contenders`` takes ``score``'s verdict without building what only a decision
+    needs: the same children, for every record against a mix of several records a child."""
+    thresholds = linker.model.thresholds
+    variants = _variants()
+    mix = [Candidate(f"C{i % 3}", held) for i, held in enumerate(variants)]
+    for record in variants:
+        for held in (mix, [Candidate(f"D{i}", v) for i, v in enumerate(variants)]):
+            expected = {
+                child.scored.child_id
+                for child in linker.score(record, held)
+                if child.identifier_agrees
+                or child.scored.weight >= thresholds.weak - CONTENDER_SLACK
+                or child.weight_without_identifiers >= thresholds.upper - CONTENDER_SLACK
+            }
+            assert linker.contenders(record, held) == expected

@@ -208,19 +208,32 @@ class ProbabilisticLinker:
         A child that shares an identifier is always a contender (a different
         given name with the same NHS number goes to review). Ingest reads only a
         batch's records that share a blocking key with it, and then every record
-        of the contenders alone. Each child is judged on its own records only (``score``
-        keeps children apart), as the protocol requires.
+        of the contenders alone. Each child is judged on its own records only, as the
+        protocol requires. The verdict is ``score``'s, without what only a decision
+        needs (middle names, slips, the ranking): ingest judges every record a
+        batch's tokens find, tens of thousands a batch into a large index.
         """
         thresholds = self.model.thresholds
         weak = thresholds.weak - CONTENDER_SLACK
         upper = thresholds.upper - CONTENDER_SLACK
-        return {
-            child.scored.child_id
-            for child in self.score(record, candidates)
-            if child.identifier_agrees
-            or child.scored.weight >= weak
-            or child.weight_without_identifiers >= upper
-        }
+        model = self.model
+        best: dict[str, tuple[float, Levels]] = {}
+        agrees: set[str] = set()
+        for candidate in candidates:
+            child_id = candidate.child_id
+            levels = compare(record, candidate.features)
+            if IDENTIFIER_EXACT in (levels[N], levels[U]):
+                agrees.add(child_id)
+            weight = model.weight(levels, record, candidate.features)
+            current = best.get(child_id)
+            if current is None or weight > current[0]:
+                best[child_id] = (weight, levels)
+        chosen: set[str] = set()
+        for child_id, (weight, levels) in best.items():
+            identifiers = model.level_weight(N, levels[N]) + model.level_weight(U, levels[U])
+            if child_id in agrees or weight >= weak or weight - identifiers >= upper:
+                chosen.add(child_id)
+        return chosen
 
     def decide(self, record: MatchFeatures, candidates: Sequence[Candidate]) -> LinkDecision:
         thresholds = self.model.thresholds
