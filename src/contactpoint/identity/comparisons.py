@@ -171,10 +171,7 @@ def _postcode_level(a: str | None, b: str | None) -> int:
     return 4 if _area(outward_a) == _area(outward_b) else 5
 
 
-@lru_cache(maxsize=1 << 14)
 def _area(outward: str) -> str:
-    """The postcode area (the outward code's letters): a few thousand outward codes
-    are met again and again, and were taken apart at every comparison."""
     return "".join(takewhile(str.isalpha, outward))
 
 
