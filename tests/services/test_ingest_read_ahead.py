@@ -97,16 +97,23 @@ def together(index: CommittedIndex, *srids: str) -> bool:
     return any(set(srids) <= group for group in groups)
 
 
-def test_a_read_made_before_the_batch_before_it_is_brought_up_to_date(
+@pytest.fixture
+def index(
     pg_databases: PgDatabases,
     fresh_engines: list[Engine],
     keyring: Keyring,
     actor: Actor,
     tmp_path: Path,
-    serial: CommittedIndex,
+) -> CommittedIndex:
+    """An index holding the setup's record, for the batches to be read and written into."""
+    made = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
+    ingest_file(made.ingestor(helper=False), "school-census", SETUP, tmp_path)
+    return made
+
+
+def test_a_read_made_before_the_batch_before_it_is_brought_up_to_date(
+    index: CommittedIndex, serial: CommittedIndex
 ) -> None:
-    index = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
-    ingest_file(index.ingestor(helper=False), "school-census", SETUP, tmp_path)
     ingestor = index.ingestor(helper=False)
     first = prepared(index, "school-census", FIRST)
     second = prepared(index, "nhs-pds", SECOND)
@@ -122,17 +129,9 @@ def test_a_read_made_before_the_batch_before_it_is_brought_up_to_date(
     assert not together(serial, "S3", "P4")
 
 
-def test_a_read_brought_up_to_date_finds_what_a_read_made_now_finds(
-    pg_databases: PgDatabases,
-    fresh_engines: list[Engine],
-    keyring: Keyring,
-    actor: Actor,
-    tmp_path: Path,
-) -> None:
+def test_a_read_brought_up_to_date_finds_what_a_read_made_now_finds(index: CommittedIndex) -> None:
     """Record by record and token by token, not only in the decisions they lead to: a
     token the changed record no longer holds must not still lead to its child."""
-    index = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
-    ingest_file(index.ingestor(helper=False), "school-census", SETUP, tmp_path)
     ingestor = index.ingestor(helper=False)
     second = prepared(index, "nhs-pds", SECOND)
     stale = ingestor.read_ahead("nhs-pds", second)
@@ -158,15 +157,8 @@ def test_a_read_brought_up_to_date_finds_what_a_read_made_now_finds(
 
 
 def test_a_read_another_writer_came_after_is_made_again(
-    pg_databases: PgDatabases,
-    fresh_engines: list[Engine],
-    keyring: Keyring,
-    actor: Actor,
-    tmp_path: Path,
-    serial: CommittedIndex,
+    index: CommittedIndex, tmp_path: Path, serial: CommittedIndex
 ) -> None:
-    index = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
-    ingest_file(index.ingestor(helper=False), "school-census", SETUP, tmp_path)
     ingestor = index.ingestor(helper=False)
     second = prepared(index, "nhs-pds", SECOND)
 
@@ -179,15 +171,8 @@ def test_a_read_another_writer_came_after_is_made_again(
 
 
 def test_a_read_nothing_came_after_is_used_as_it_is(
-    pg_databases: PgDatabases,
-    fresh_engines: list[Engine],
-    keyring: Keyring,
-    actor: Actor,
-    tmp_path: Path,
-    serial: CommittedIndex,
+    index: CommittedIndex, tmp_path: Path, serial: CommittedIndex
 ) -> None:
-    index = CommittedIndex(pg_databases, fresh_engines, keyring, actor)
-    ingest_file(index.ingestor(helper=False), "school-census", SETUP, tmp_path)
     ingest_file(index.ingestor(helper=False), "school-census", FIRST, tmp_path)
     ingestor = index.ingestor(helper=False)
     second = prepared(index, "nhs-pds", SECOND)

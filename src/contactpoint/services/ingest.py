@@ -769,8 +769,8 @@ class FeedIngestor:
     ) -> CandidatePool:
         """The batch's candidates as the index is now, under the identity lock: the
         read made ahead, brought up to date if only this ingest wrote since, or else
-        read here. A line the read did not place (its record was known then, so is
-        known now: records are never deleted) is not expected, but is read afresh."""
+        read here. Every line placed now was placed by the read (a record the snapshot
+        knew is known now: records are never deleted); were one not, it is read here."""
         linker, memory = self._tools.linker, self._features
         if read is not None:
             writes = self._writes_since(read.generation, generation)
