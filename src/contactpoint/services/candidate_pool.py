@@ -107,10 +107,7 @@ class CandidatePool:
     whole: set[str] = field(default_factory=set)
 
     def candidates(self, tokens: Iterable[Token]) -> list[Candidate]:
-        children: set[str] = set()
-        for token in tokens:
-            children |= self.by_token.get(token, set())
-        children &= self.whole
+        children = _reached(tokens, self.by_token) & self.whole
         records = self.records
         return [candidate for child_id in sorted(children) for candidate in records[child_id]]
 
@@ -241,9 +238,10 @@ class PoolRead:
         ]
 
 
-def _reached(line: LineToPlace, by_token: dict[Token, set[str]]) -> set[str]:
+def _reached(tokens: Iterable[Token], by_token: dict[Token, set[str]]) -> set[str]:
+    """The children holding any of these tokens."""
     children: set[str] = set()
-    for token in line.tokens:
+    for token in tokens:
         found = by_token.get(token)
         if found:
             children |= found
@@ -291,7 +289,7 @@ def read_pool(
     }
     everyone: set[str] = set()
     for line in lines:
-        children = _reached(line, read.by_token)
+        children = _reached(line.tokens, read.by_token)
         verdict = (
             linker.contenders(
                 line.features, [c for child_id in sorted(children) for c in records[child_id]]
@@ -337,7 +335,8 @@ def make_pool(
     memory: FeatureMemory,
     changed: Collection[str] = (),
 ) -> CandidatePool:
-    """The pool for ``lines`` (some or all of those read), in the batch's transaction.
+    """The pool for ``lines`` (some or all of those read: the caller makes sure), in the
+    batch's transaction.
 
     A line's verdicts on children in ``changed`` are judged again on the records
     as they are now; a contender not read whole in the snapshot is read now.
@@ -346,11 +345,9 @@ def make_pool(
     again_judged = set(changed)
     contenders: set[str] = set()
     for line in lines:
-        verdict = read.contenders.get(line.line_number)
-        if verdict is None:
-            raise ValueError(f"line {line.line_number} was not read")
+        verdict = read.contenders[line.line_number]
         if again_judged:
-            again = _reached(line, read.by_token) & again_judged
+            again = _reached(line.tokens, read.by_token) & again_judged
             verdict = verdict - again_judged
             if again:
                 verdict |= linker.contenders(line.features, read.candidates_of(sorted(again)))
