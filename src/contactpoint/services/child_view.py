@@ -15,9 +15,9 @@ fingerprint: the text is the viewer's words and may name people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -223,6 +223,7 @@ def view_child(
         audit(ViewOutcome.NOT_FOUND, None, why="malformed_id")
         return None
     held = search_store.child_with_records(session, requested)
+    rows: Sequence[Mapping[Any, Any]]
     if held is not None and held.state.active:
         holder, state, rows = requested, held.state, held.records
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -22,7 +22,6 @@ from sqlalchemy import (
     Boolean,
     Integer,
     Result,
-    RowMapping,
     Text,
     TextClause,
     TextualSelect,
@@ -73,7 +72,7 @@ SHOWN_CIPHERTEXTS = tuple(
 @dataclass(frozen=True, slots=True)
 class HeldChild:
     state: ChildState
-    records: list[RowMapping]
+    records: list[Mapping[str, Any]]
     """Its active records (id, source, source_record_id, updated_at and every field's
     ciphertext), oldest first; none for a child that is not active."""
 
@@ -107,23 +106,36 @@ built from the ORM, and the columns it names give the results the table's types 
 record id, the times, the flags) as the ORM would."""
 
 
+_STATE_COLUMNS = ("status", "merged_into", "shielded", "shield_origin")
+_RECORD_COLUMNS = ("id", "source", "source_record_id", "updated_at", *SHOWN_CIPHERTEXTS)
+
+
 def child_with_records(session: Session, child_id: str) -> HeldChild | None:
     """A child's state and, if it is active, its active records: what showing the child
-    needs, in one round trip. None for an ID that names no child."""
-    rows = (
-        session.execute(
-            _CHILD_WITH_RECORDS, {"child_id": child_id, "active": ChildStatus.ACTIVE.value}
-        )
-        .mappings()
-        .all()
+    needs, in one round trip. None for an ID that names no child.
+
+    Read through :func:`~contactpoint.store.round_trips.run_together`, as the search's
+    other statements are: the ORM's result machinery cost a search as much as the read
+    itself."""
+    (rows,) = run_together(
+        session,
+        [
+            Statement(
+                _CHILD_WITH_RECORDS, {"child_id": child_id, "active": ChildStatus.ACTIVE.value}
+            )
+        ],
     )
     if not rows:
         return None
-    first = rows[0]
-    state = ChildState.from_json(
-        {name: first[name] for name in ("status", "merged_into", "shielded", "shield_origin")}
-    )
-    return HeldChild(state, [r for r in rows if r["id"] is not None])
+    state = ChildState.from_json(dict(zip(_STATE_COLUMNS, rows[0][:4], strict=True)))
+    records: list[Mapping[str, Any]] = []
+    for row in rows:
+        if row[4] is None:
+            continue
+        record = dict(zip(_RECORD_COLUMNS, row[4:], strict=True))
+        record["updated_at"] = as_utc(record["updated_at"])
+        records.append(record)
+    return HeldChild(state, records)
 
 
 _CANDIDATES_BY_TOKEN = text(

@@ -92,10 +92,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             connection.execution_options(**{READ_ONLY: True}).execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    # Routes are matched in the order they are added, each router's paths tried in turn:
+    # the search, hundreds a second, first (no other path overlaps its two).
+    app.include_router(search.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(review.router, prefix=API_PREFIX)
     app.include_router(children.router, prefix=API_PREFIX)
-    app.include_router(search.router, prefix=API_PREFIX)
     install_pages(app, runtime.settings if runtime is not None else Settings())
     return app
