@@ -18,9 +18,10 @@ from contactpoint.store.types import UTCDateTime
 _CHAIN_LOCKS = 0x436F6E74  # any constant; names the space of the chains' advisory locks
 _LOCK = text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:chain AS integer))")
 _HEAD = text("SELECT hash FROM audit_log WHERE chain = :chain ORDER BY seq DESC LIMIT 1")
-_NUMBERS = text(
-    "SELECT nextval('audit_log_seq') AS seq FROM generate_series(1, CAST(:count AS integer)) "
-    "ORDER BY seq"
+_HEAD_AND_NUMBERS = text(
+    "SELECT (SELECT hash FROM audit_log WHERE chain = :chain ORDER BY seq DESC LIMIT 1), "
+    "ARRAY(SELECT nextval('audit_log_seq') AS seq "
+    "FROM generate_series(1, CAST(:count AS integer)) ORDER BY seq)"
 )
 _LAST_NUMBER = text("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
 
@@ -45,27 +46,26 @@ def lock_chain_head(session: Session, chain: int, count: int) -> ChainHead:
     ends. Then the head, and ``count`` numbers for the new entries.
 
     On PostgreSQL the numbers come from the sequence ``audit_log_seq``, taken after the
-    lock so that they rise along each chain; a rolled-back append leaves a gap. The
-    three statements go in one round trip, and in READ COMMITTED each takes its own
-    snapshot, so the head is read only after the lock is granted and is the head every
-    earlier holder committed. On SQLite every writer already holds the database lock
-    from ``BEGIN IMMEDIATE``, and the numbers follow the highest so far.
+    lock so that they rise along each chain; a rolled-back append leaves a gap. The lock
+    and then the head with the numbers go in one round trip, two statements: in READ
+    COMMITTED each statement takes its own snapshot, so the head is read only after the
+    lock is granted and is the head every earlier holder committed. On SQLite every
+    writer already holds the database lock from ``BEGIN IMMEDIATE``, and the numbers
+    follow the highest so far.
     """
     if session.get_bind().dialect.name == "postgresql":
-        _, head, numbers = run_together(
+        _, ((head, numbers),) = run_together(
             session,
             [
                 Statement(_LOCK, {"space": _CHAIN_LOCKS, "chain": chain}),
-                Statement(_HEAD, {"chain": chain}),
-                Statement(_NUMBERS, {"count": count}),
+                Statement(_HEAD_AND_NUMBERS, {"chain": chain, "count": count}),
             ],
         )
-        taken = [int(row[0]) for row in numbers]
-    else:
-        head = [tuple(row) for row in session.execute(_HEAD, {"chain": chain})]
-        last = int(session.execute(_LAST_NUMBER).scalar_one())
-        taken = list(range(last + 1, last + 1 + count))
-    return ChainHead(str(head[0][0]) if head else GENESIS, taken)
+        return ChainHead(GENESIS if head is None else str(head), [int(n) for n in numbers])
+    found = session.execute(_HEAD, {"chain": chain}).scalar()
+    last = int(session.execute(_LAST_NUMBER).scalar_one())
+    taken = list(range(last + 1, last + 1 + count))
+    return ChainHead(GENESIS if found is None else str(found), taken)
 
 
 _COLUMNS = (
