@@ -71,7 +71,7 @@ def _driver_parameters(compiled: SQLCompiler, parameters: Mapping[str, object]) 
 def _rows(cursor: Any) -> list[tuple[Any, ...]]:
     """The statement's rows, none for one that returns none. Told from the result's
     field count, not ``cursor.description``, which builds a column object for every
-    field of every statement (a twentieth of a search's CPU in a profile)."""
+    field of every statement (a twentieth of the search's time in a cProfile of it)."""
     result = cursor.pgresult
     if result is None or not result.nfields:
         return []

@@ -127,12 +127,13 @@ def child_with_records(session: Session, child_id: str) -> HeldChild | None:
     )
     if not rows:
         return None
-    state = ChildState.from_json(dict(zip(_STATE_COLUMNS, rows[0][:4], strict=True)))
+    split = len(_STATE_COLUMNS)
+    state = ChildState.from_json(dict(zip(_STATE_COLUMNS, rows[0][:split], strict=True)))
     records: list[Mapping[str, Any]] = []
     for row in rows:
-        if row[4] is None:
+        if row[split] is None:
             continue
-        record = dict(zip(_RECORD_COLUMNS, row[4:], strict=True))
+        record = dict(zip(_RECORD_COLUMNS, row[split:], strict=True))
         record["updated_at"] = as_utc(record["updated_at"])
         records.append(record)
     return HeldChild(state, records)
