@@ -208,3 +208,21 @@ def test_whole_feeds_read_ahead_build_the_index_reading_under_the_lock_builds(
     assert outcomes.get("brought_up_to_date", 0) > 0
     assert "read_again" not in outcomes
     assert "under_lock" not in outcomes
+
+
+def test_a_read_made_before_two_batches_is_brought_up_to_date_with_both(
+    index: CommittedIndex, serial: CommittedIndex
+) -> None:
+    """Ingest reads ``READS_AHEAD`` batches ahead, so a read may have missed more than one
+    of this ingest's batches: here the new child and the changed record come in two."""
+    ingestor = index.ingestor(helper=False)
+    new_child, changed = (prepared(index, "school-census", [one]) for one in FIRST)
+    second = prepared(index, "nhs-pds", SECOND)
+
+    read = ingestor.read_ahead("nhs-pds", second)
+    ingestor.apply_batch("school-census", new_child)
+    ingestor.apply_batch("school-census", changed)
+    ingestor.apply_batch("nhs-pds", second, read)
+
+    assert ingestor.reads == {"under_lock": 2, "brought_up_to_date": 1}
+    assert index.partition() == serial.partition()

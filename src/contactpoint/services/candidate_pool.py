@@ -3,8 +3,8 @@
 Ingest links each new record against the children that share a blocking token
 with it (``CandidatePool``). Into a large index most of a batch's time went on
 reading them, under the identity lock, while nothing else ran. So they can be
-read ahead (``read_pool`` in a snapshot on a second connection, while the batch
-before is decided and written) and made current under the lock: the snapshot
+read ahead (``read_pool`` in a snapshot on a connection of its own, while the
+batches before are decided and written) and made current under the lock: the snapshot
 carries the identity generation it saw (migration 0009), and if the only
 changes since were this ingest's own batches, whose writes it holds in memory
 (``BatchWrites``), they are applied to the read (``PoolRead.apply``). A child
@@ -40,7 +40,7 @@ class FeatureMemory:
     twins), and decrypting them again would cost more than the memory (a few
     hundred bytes each). A read does not move a record up, so the many candidate
     reads a line makes into a large index are plain look-ups. Read from the
-    read-ahead thread too, but only with ``get``; only the ingesting thread
+    read-ahead threads too, but only with ``get``; only the ingesting thread
     writes.
     """
 

@@ -92,7 +92,13 @@ ANALYZE_AFTER = 5000
 FEATURE_CACHE = 200_000
 """Decrypted match features kept between batches (``FeatureMemory``)."""
 WRITES_KEPT = 4
-"""This ingest's last committed batches, kept to bring a read made ahead up to date."""
+"""This ingest's last committed batches, kept to bring a read made ahead up to date
+(at least ``READS_AHEAD``)."""
+READS_AHEAD = 2
+"""Batches whose candidates are being read while a batch is decided and written, each
+on a connection and thread of its own. With one, the ingesting thread waited 15 s of
+a 55 s ingest of 100,000 lines into a million children for the next read; with two
+it waits under half a second (``docs/benchmarks.md``)."""
 HELPER_FROM_BYTES = 1 << 20
 """Feeds at least this large (about 1,300 lines) are prepared by a helper process
 on PostgreSQL; a smaller one is done before the helper would have started."""
@@ -380,10 +386,10 @@ class FeedIngestor:
     ``False`` forces it (``True`` still needs PostgreSQL through an engine).
 
     On PostgreSQL through an engine, each batch's candidate children are also
-    read ahead, on a second connection, while the batch before is decided and
-    written (``candidate_pool``); ``read_ahead=False`` reads them under the
-    identity lock instead. Either way each batch is decided on the index as it
-    is once the lock is held.
+    read ahead, ``READS_AHEAD`` batches at a time on connections of their own,
+    while the batches before are decided and written (``candidate_pool``);
+    ``read_ahead=False`` reads them under the identity lock instead. Either way
+    each batch is decided on the index as it is once the lock is held.
     """
 
     def __init__(
@@ -485,7 +491,7 @@ class FeedIngestor:
     def _start_reader(self, stack: ExitStack) -> ThreadPoolExecutor | None:
         if not self._read_ahead or helper_database_url(self._tools) is None:
             return None
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        reader = ThreadPoolExecutor(max_workers=READS_AHEAD, thread_name_prefix="read-ahead")
         stack.callback(reader.shutdown, wait=True, cancel_futures=True)
         return reader
 
@@ -495,22 +501,23 @@ class FeedIngestor:
         batches: Iterator[tuple[list[PreparedLine], list[Rejection], int]],
         reader: ThreadPoolExecutor | None,
     ) -> Iterator[tuple[list[PreparedLine], list[Rejection], int, Future[PoolRead | None] | None]]:
-        """Each batch with the read of its candidates, started as the batch before it
-        is handed on: one read ahead, while that batch is decided and written."""
-        held: tuple[list[PreparedLine], list[Rejection], int] | None = None
-        held_read: Future[PoolRead | None] | None = None
+        """Each batch with the read of its candidates, started ``READS_AHEAD`` batches
+        before it is handed on, while those before it are decided and written."""
+        held: deque[
+            tuple[list[PreparedLine], list[Rejection], int, Future[PoolRead | None] | None]
+        ] = deque()
         for batch, rejections, last_line in batches:
             read = None if reader is None else reader.submit(self.read_ahead, source, batch)
-            if held is not None:
-                yield (*held, held_read)
-            held, held_read = (batch, rejections, last_line), read
-        if held is not None:
-            yield (*held, held_read)
+            held.append((batch, rejections, last_line, read))
+            if len(held) > READS_AHEAD:
+                yield held.popleft()
+        while held:
+            yield held.popleft()
 
     def read_ahead(self, source: str, batch: Sequence[PreparedLine]) -> PoolRead | None:
         """The candidates of the batch's new records, read in a snapshot of its own
         outside the identity lock; ``None`` if the database refused the read (the
-        batch then reads them under the lock). Runs on the read-ahead thread."""
+        batch then reads them under the lock). Runs on a read-ahead thread."""
         try:
             with self._tools.sessions() as session:
                 session.connection(
