@@ -62,6 +62,9 @@ class Machine:
     postgresql: str | None
     postgresql_autovacuum: str | None
     """'off' means no table is analysed during a run: plans rest on default estimates."""
+    postgresql_settings: str | None = None
+    """The server's buffer cache and checkpoint settings, which decide how much of a
+    large index's reading and writing goes through the operating system."""
 
 
 @dataclass(frozen=True)
@@ -126,18 +129,34 @@ def ram_gib() -> float:
     return pages * page_size / 2**30
 
 
-def postgres_settings(admin_url: str) -> tuple[str, str] | None:
-    """The server's version and autovacuum setting, or None when it is not reachable."""
+SETTINGS_SHOWN = ("shared_buffers", "max_wal_size", "checkpoint_timeout")
+
+
+def postgres_settings(admin_url: str) -> tuple[str, str, str] | None:
+    """The server's version, autovacuum setting and the settings in ``SETTINGS_SHOWN``
+    (one line), or None when it is not reachable."""
     engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as connection:
             version = connection.execute(text("SHOW server_version")).scalar_one()
             autovacuum = connection.execute(text("SHOW autovacuum")).scalar_one()
-            return str(version), str(autovacuum)
+            shown = ", ".join(
+                f"{name} {connection.execute(text(f'SHOW {name}')).scalar_one()}"
+                for name in SETTINGS_SHOWN
+            )
+            return str(version), str(autovacuum), shown
     except Exception:
         return None
     finally:
         engine.dispose()
+
+
+def postgres_line(machine: Machine) -> str:
+    """The PostgreSQL part of a benchmark's machine description."""
+    if machine.postgresql is None:
+        return "PostgreSQL not measured"
+    settings = f", {machine.postgresql_settings}" if machine.postgresql_settings else ""
+    return f"PostgreSQL {machine.postgresql} (autovacuum {machine.postgresql_autovacuum}{settings})"
 
 
 def describe_machine(admin_url: str, want_postgres: bool) -> Machine:
@@ -151,6 +170,7 @@ def describe_machine(admin_url: str, want_postgres: bool) -> Machine:
         sqlite=sqlite3.sqlite_version,
         postgresql=postgres[0] if postgres else None,
         postgresql_autovacuum=postgres[1] if postgres else None,
+        postgresql_settings=postgres[2] if postgres else None,
     )
 
 
@@ -222,12 +242,27 @@ def fresh_postgres_database(admin_url: str, *, keep: bool = False) -> Iterator[s
         admin.dispose()
 
 
+PREWARM = text(
+    "SELECT coalesce(sum(pg_prewarm(c.oid)), 0) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+)
+
+
 @contextmanager
 def copy_of_kept_index(
-    admin_url: str, kept: Path, workdir: Path
+    admin_url: str, kept: Path, workdir: Path, *, warm: bool = False
 ) -> Iterator[tuple[str, Path, int]]:
     """A copy of the index ``benchmarks/linkage.py --keep-for-search DIR`` kept, and a copy
-    of its keys, both removed afterwards whatever happens: (URL, home, children)."""
+    of its keys, both removed afterwards whatever happens: (URL, home, children).
+
+    The copy is made file by file (``STRATEGY FILE_COPY``) and a checkpoint follows, so
+    that the run is not charged for writing out the copy (PostgreSQL 15's default
+    strategy sends the whole index through the write-ahead log and the buffer cache).
+    A copy is new files, so PostgreSQL's cache holds none of it; ``warm`` reads it all
+    into the cache first (``pg_prewarm``), as a server that has been serving the index
+    would hold it, as far as ``shared_buffers`` allows.
+    """
     try:
         meta = json.loads((kept / "search-bench.json").read_text(encoding="utf-8"))
         template = make_url(meta["database_url"]).database
@@ -243,10 +278,16 @@ def copy_of_kept_index(
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            connection.execute(
+                text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+            )
         try:
             shutil.copytree(keys, home)
             url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+            if warm:
+                prewarm(url)
+            with admin.connect() as connection:
+                connection.execute(text("CHECKPOINT"))
             yield url, home, children
         finally:
             shutil.rmtree(home, ignore_errors=True)
@@ -254,6 +295,27 @@ def copy_of_kept_index(
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+def prewarm(url: str) -> None:
+    """Every table and index of the database at ``url`` read into PostgreSQL's cache."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+            blocks = int(connection.execute(PREWARM).scalar_one())
+            cache = connection.execute(text("SHOW shared_buffers")).scalar_one()
+    except Exception as exc:
+        raise BenchmarkError(
+            f"--warm could not read the copy into PostgreSQL's cache ({type(exc).__name__}): "
+            "it needs the pg_prewarm extension (PostgreSQL's contrib) and a superuser"
+        ) from None
+    finally:
+        engine.dispose()
+    console.print(
+        f"  read {blocks * 8 / 1024:,.0f} MiB of the copy into PostgreSQL's cache "
+        f"(shared_buffers {cache})"
+    )
 
 
 def database_mib(database: str, home: Path, url: str | None) -> float:
@@ -309,10 +371,12 @@ def measure_case(
     *,
     helper: bool = True,
     into: Path | None = None,
+    warm: bool = False,
 ) -> list[Measurement]:
     """A first ingest and a re-ingest; with ``helper=False`` a first ingest only, with the
     helper process turned off (the reference the helper is measured against); with
-    ``into``, a first ingest only, into a copy of the index kept there (PostgreSQL)."""
+    ``into``, a first ingest only, into a copy of the index kept there (PostgreSQL),
+    read into PostgreSQL's cache first if ``warm``."""
     command = contactpoint_command()
     home = workdir / f"home-{database}-{lines}"
     runs = ("first", "re-ingest") if helper else ("first, no helper",)
@@ -360,9 +424,14 @@ def measure_case(
 
     try:
         if into is not None:
-            with copy_of_kept_index(admin_url, into, workdir) as (url, kept_home, children):
+            with copy_of_kept_index(admin_url, into, workdir, warm=warm) as (
+                url,
+                kept_home,
+                children,
+            ):
                 console.print(f"  ingesting into a copy of the index of {children:,} children")
-                return run_all(url, kept_home, (f"first into {children:,}",))
+                run = f"first into {children:,}" + (" (warm)" if warm else "")
+                return run_all(url, kept_home, (run,))
         if database == "postgresql":
             with fresh_postgres_database(admin_url) as url:
                 return run_all(url, home, runs)
@@ -438,6 +507,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "at that population's size",
     )
     parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="with --into: read the copy into PostgreSQL's cache before ingesting (as a "
+        "server that has been serving the index holds it); needs pg_prewarm",
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("CONTACTPOINT_BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
         help="PostgreSQL URL of a database to run CREATE DATABASE from",
@@ -449,6 +524,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--sizes must be comma-separated whole numbers, e.g. 10000,100000")
     if not args.size_list or min(args.size_list) < 1:
         parser.error("--sizes must be positive")
+    if args.warm and args.into is None:
+        parser.error("--warm warms the copy --into makes: give --into DIR too")
     args.database_list = [d.strip() for d in args.databases.split(",") if d.strip()]
     unknown = set(args.database_list) - {"sqlite", "postgresql"}
     if unknown or not args.database_list:
@@ -472,11 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"Machine: {machine.cpu}, {machine.cores} cores, {machine.ram_gib} GiB RAM, {machine.os}"
     )
-    console.print(
-        f"Python {machine.python}, SQLite {machine.sqlite}, "
-        f"PostgreSQL {machine.postgresql or 'not measured'}"
-        + (f" (autovacuum {machine.postgresql_autovacuum})" if machine.postgresql else "")
-    )
+    console.print(f"Python {machine.python}, SQLite {machine.sqlite}, {postgres_line(machine)}")
 
     measurements: list[Measurement] = []
     feeds: dict[int, dict[str, Any]] = {}
@@ -505,7 +578,14 @@ def main(argv: list[str] | None = None) -> int:
                 if database == "postgresql" and args.into is not None:
                     measurements.extend(
                         measure_case(
-                            database, lines, feed, stats, workdir, args.pg_admin_url, into=args.into
+                            database,
+                            lines,
+                            feed,
+                            stats,
+                            workdir,
+                            args.pg_admin_url,
+                            into=args.into,
+                            warm=args.warm,
                         )
                     )
             feed.unlink()

@@ -39,6 +39,7 @@ from ingest import (
     describe_machine,
     fresh_postgres_database,
     ingest_file,
+    postgres_line,
     require_success,
     run_child,
     run_main,
@@ -717,11 +718,7 @@ def print_machine(machine: Machine) -> None:
     console.print(
         f"Machine: {machine.cpu}, {machine.cores} cores, {machine.ram_gib} GiB RAM, {machine.os}"
     )
-    console.print(
-        f"Python {machine.python}, SQLite {machine.sqlite}, "
-        f"PostgreSQL {machine.postgresql or 'not measured'}"
-        + (f" (autovacuum {machine.postgresql_autovacuum})" if machine.postgresql else "")
-    )
+    console.print(f"Python {machine.python}, SQLite {machine.sqlite}, {postgres_line(machine)}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

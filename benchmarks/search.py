@@ -54,6 +54,7 @@ from ingest import (
     BenchmarkError,
     contactpoint_command,
     describe_machine,
+    postgres_line,
     require_success,
     run_child,
     run_main,
@@ -869,7 +870,7 @@ def main() -> int:
         raise BenchmarkError(f"PostgreSQL is not reachable at {args.pg_admin_url}.")
     console.print(
         f"[bold]Machine[/bold]: {machine.cpu}, {machine.cores} cores, {machine.ram_gib} GiB; "
-        f"Python {machine.python}, PostgreSQL {machine.postgresql}"
+        f"Python {machine.python}, {postgres_line(machine)}"
     )
     with ExitStack() as stack:
         if args.reuse is not None:
