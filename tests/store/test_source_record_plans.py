@@ -87,3 +87,20 @@ def test_a_batch_of_children_reads_only_their_own_review_items(
     assert {c for c, f in flags.items() if f.shielded} == {
         f"C{n:013d}" for n in range(7, ASKED + 1, 7)
     }
+
+
+def test_a_list_longer_than_one_read_gets_every_child_s_flags(
+    queue_without_statistics: Session,
+) -> None:
+    """The flags are read ``FLAGS_AT_ONCE`` children at a time; none is lost between."""
+    asked = [f"C{n:013d}" for n in range(1, 2 * store.FLAGS_AT_ONCE + 502)]
+
+    flags = store.child_flags(queue_without_statistics, set(asked))
+
+    assert sorted(flags) == asked
+    assert {c for c, f in flags.items() if f.provisional} == {
+        f"C{n:013d}" for n in range(10, len(asked) + 1, 10)
+    }
+    assert {c for c, f in flags.items() if f.shielded} == {
+        f"C{n:013d}" for n in range(7, len(asked) + 1, 7)
+    }
