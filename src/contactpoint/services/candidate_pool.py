@@ -4,8 +4,8 @@ Ingest links each new record against the children that share a blocking token
 with it (``CandidatePool``). Into a large index most of a batch's time went on
 reading them, under the identity lock, while nothing else ran. So they can be
 read ahead (``read_pool`` in a snapshot on a connection of its own, while the
-batches before are decided and written) and made current under the lock: the snapshot
-carries the identity generation it saw (migration 0009), and if the only
+batches before are decided and written) and made current under the lock: the
+snapshot carries the identity generation it saw (migration 0009), and if the only
 changes since were this ingest's own batches, whose writes it holds in memory
 (``BatchWrites``), they are applied to the read (``PoolRead.apply``). A child
 they touched is judged again, and a child that only then became a contender is
